@@ -1,0 +1,3 @@
+module github.com/clusterhop/clusterhop
+
+go 1.25
