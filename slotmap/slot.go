@@ -1,5 +1,10 @@
 package slotmap
 
+import (
+	"bytes"
+	"strings"
+)
+
 // SlotCount is the number of hash slots in a Redis/Valkey Cluster.
 const SlotCount = 16384
 
@@ -8,61 +13,45 @@ const SlotCount = 16384
 // first '}' after it, when that text is not empty; keys that share a tag
 // share a slot ("{user1000}.following" and "{user1000}.followers").
 func Slot(key string) int {
-	if s, e := hashTag(key); e > s {
-		key = key[s:e]
+	if s := strings.IndexByte(key, '{'); s >= 0 {
+		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
+			key = key[s+1 : s+1+e]
+		}
 	}
-	var crc uint16
-	for i := 0; i < len(key); i++ {
-		crc = crc<<8 ^ crcTable[byte(crc>>8)^key[i]]
-	}
-	return int(crc) & (SlotCount - 1)
+	return int(crc16(key)) & (SlotCount - 1)
 }
 
 // SlotBytes is Slot for a key held as bytes; it does not allocate.
 func SlotBytes(key []byte) int {
-	if s, e := hashTagBytes(key); e > s {
-		key = key[s:e]
+	if s := bytes.IndexByte(key, '{'); s >= 0 {
+		if e := bytes.IndexByte(key[s+1:], '}'); e > 0 {
+			key = key[s+1 : s+1+e]
+		}
 	}
+	return int(crc16(key)) & (SlotCount - 1)
+}
+
+// crc16 is CRC16/XMODEM (polynomial 0x1021, initial value 0), as the cluster
+// specification defines the key hash. It consumes eight bytes per step
+// ("slicing-by-8"): crcTables[n][b] is the CRC of byte b followed by n zero
+// bytes, and CRC is linear, so the eight contributions combine with XOR.
+func crc16[T string | []byte](s T) uint16 {
 	var crc uint16
-	for _, c := range key {
-		crc = crc<<8 ^ crcTable[byte(crc>>8)^c]
+	for len(s) >= 8 {
+		crc = crcTables[7][byte(crc>>8)^s[0]] ^ crcTables[6][byte(crc)^s[1]] ^
+			crcTables[5][s[2]] ^ crcTables[4][s[3]] ^
+			crcTables[3][s[4]] ^ crcTables[2][s[5]] ^
+			crcTables[1][s[6]] ^ crcTables[0][s[7]]
+		s = s[8:]
 	}
-	return int(crc) & (SlotCount - 1)
+	for i := 0; i < len(s); i++ {
+		crc = crc<<8 ^ crcTables[0][byte(crc>>8)^s[i]]
+	}
+	return crc
 }
 
-// hashTag returns the bounds of key's hash tag, or s == e when it has none.
-func hashTag(key string) (s, e int) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '{' {
-			for j := i + 1; j < len(key); j++ {
-				if key[j] == '}' {
-					return i + 1, j
-				}
-			}
-			return 0, 0
-		}
-	}
-	return 0, 0
-}
-
-func hashTagBytes(key []byte) (s, e int) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '{' {
-			for j := i + 1; j < len(key); j++ {
-				if key[j] == '}' {
-					return i + 1, j
-				}
-			}
-			return 0, 0
-		}
-	}
-	return 0, 0
-}
-
-// crcTable is the CRC16/XMODEM table (polynomial 0x1021), as the cluster
-// specification defines the key hash.
-var crcTable = func() (t [256]uint16) {
-	for i := range t {
+var crcTables = func() (t [8][256]uint16) {
+	for i := range t[0] {
 		c := uint16(i) << 8
 		for range 8 {
 			if c&0x8000 != 0 {
@@ -71,7 +60,13 @@ var crcTable = func() (t [256]uint16) {
 				c <<= 1
 			}
 		}
-		t[i] = c
+		t[0][i] = c
+	}
+	for n := 1; n < len(t); n++ {
+		for i := range t[n] {
+			prev := t[n-1][i]
+			t[n][i] = prev<<8 ^ t[0][prev>>8]
+		}
 	}
 	return t
 }()
