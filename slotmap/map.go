@@ -41,16 +41,16 @@ type Map struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // fetch goroutines, the timer of next, the periodic loop
 
-	mu          sync.Mutex      // protects the fields below and writes to view
-	gen         uint64          // patches applied so far; orders patches and fetches
-	patches     map[int]patch   // outstanding patches by slot
-	lastFetched *Topology       // the last fetched view accepted, before patches
-	flight      *flight         // the fetch running, if any
-	next        *flight         // the fetch waiting for the rate limit, if any
-	timer       *time.Timer     // starts next
-	nextAt      time.Time       // earliest start of the next fetch
-	pending     bool            // a request came during flight: run one more after it
-	pendReason  Reason          // the reason of that request
+	mu          sync.Mutex    // protects the fields below and writes to view
+	gen         uint64        // patches applied so far; orders patches and fetches
+	patches     map[int]patch // outstanding patches by slot
+	lastFetched *Topology     // the last fetched view accepted, before patches
+	flight      *flight       // the fetch running, if any
+	next        *flight       // the fetch waiting for the rate limit, if any
+	timer       *time.Timer   // starts next
+	nextAt      time.Time     // earliest start of the next fetch
+	pending     bool          // a request came during flight: run one more after it
+	pendReason  Reason        // the reason of that request
 	closed      bool
 }
 
