@@ -1,0 +1,165 @@
+package slotmap
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// crossSlotReply is the server's reply to keys that span slots, which
+// CommandSlot returns word for word so callers handle both alike.
+const crossSlotReply = "CROSSSLOT Keys in request don't hash to the same slot"
+
+// ErrUnknownCommand is wrapped by CommandSlot's error for a command the
+// table does not know; Table.Learn can teach it.
+var ErrUnknownCommand = errors.New("slotmap: unknown command")
+
+// CommandSlot returns the one slot all keys of the command args describes
+// hash to (args in go-redis's Cmder.Args() form), -1 for a command without
+// keys, which any node may serve. Keys in different slots return the
+// server's own CROSSSLOT error (classify.KindCrossSlot), so a client can
+// refuse the command before sending it. An unknown command returns an error
+// wrapping ErrUnknownCommand that names it, and a key go-redis could not
+// send an error naming its position and type.
+func CommandSlot(args []any) (int, error) {
+	return DefaultTable.CommandSlot(args)
+}
+
+// CommandSlot is the package-level CommandSlot on t's static and learned
+// commands.
+func (t *Table) CommandSlot(args []any) (int, error) {
+	var buf [16]int
+	idx, _, ok := t.Keys(buf[:0], args)
+	if !ok {
+		return 0, unknownCommand(anyArgs(args))
+	}
+	slot := -1
+	for _, i := range idx {
+		s, err := argSlot(args[i])
+		if err != nil {
+			return 0, fmt.Errorf("slotmap: key at argument %d: %w", i, err)
+		}
+		if slot >= 0 && s != slot {
+			return 0, crossSlotError()
+		}
+		slot = s
+	}
+	return slot, nil
+}
+
+func unknownCommand[A argList](args A) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command name", ErrUnknownCommand)
+	}
+	name, _ := args.text(0)
+	if len(args) > 1 {
+		if sub, ok := args.text(1); ok {
+			return fmt.Errorf("%w %q (subcommand %q)", ErrUnknownCommand, name, sub)
+		}
+	}
+	return fmt.Errorf("%w %q", ErrUnknownCommand, name)
+}
+
+// argSlot returns the slot of a key argument as go-redis would write it
+// (its proto.Writer.WriteArg): text as is, numbers in decimal, floats in
+// their shortest form, booleans as 1 or 0, times in RFC 3339 with
+// nanoseconds, durations in nanoseconds, BinaryMarshalers as they marshal.
+func argSlot(v any) (int, error) {
+	var num [64]byte
+	switch v := v.(type) {
+	case string:
+		return Slot(v), nil
+	case []byte:
+		return SlotBytes(v), nil
+	case nil:
+		return Slot(""), nil
+	case int:
+		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+	case int8:
+		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+	case int16:
+		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+	case int32:
+		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+	case int64:
+		return SlotBytes(strconv.AppendInt(num[:0], v, 10)), nil
+	case uint:
+		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+	case uint8:
+		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+	case uint16:
+		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+	case uint32:
+		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+	case uint64:
+		return SlotBytes(strconv.AppendUint(num[:0], v, 10)), nil
+	case float32:
+		return SlotBytes(strconv.AppendFloat(num[:0], float64(v), 'f', -1, 64)), nil
+	case float64:
+		return SlotBytes(strconv.AppendFloat(num[:0], v, 'f', -1, 64)), nil
+	case bool:
+		if v {
+			return Slot("1"), nil
+		}
+		return Slot("0"), nil
+	case time.Time:
+		return SlotBytes(v.AppendFormat(num[:0], time.RFC3339Nano)), nil
+	case time.Duration:
+		return SlotBytes(strconv.AppendInt(num[:0], v.Nanoseconds(), 10)), nil
+	case encoding.BinaryMarshaler:
+		b, err := v.MarshalBinary()
+		if err != nil {
+			return 0, err
+		}
+		return SlotBytes(b), nil
+	case net.IP:
+		return SlotBytes(v), nil
+	}
+	if d, ok := deref(v); ok {
+		return argSlot(d)
+	}
+	return 0, fmt.Errorf("go-redis cannot send a %T", v)
+}
+
+// deref returns what a pointer argument go-redis accepts points to.
+func deref(v any) (any, bool) {
+	switch v := v.(type) {
+	case *int:
+		return derefNonNil(v)
+	case *int8:
+		return derefNonNil(v)
+	case *int16:
+		return derefNonNil(v)
+	case *int32:
+		return derefNonNil(v)
+	case *int64:
+		return derefNonNil(v)
+	case *uint:
+		return derefNonNil(v)
+	case *uint8:
+		return derefNonNil(v)
+	case *uint16:
+		return derefNonNil(v)
+	case *uint32:
+		return derefNonNil(v)
+	case *uint64:
+		return derefNonNil(v)
+	case *float32:
+		return derefNonNil(v)
+	case *float64:
+		return derefNonNil(v)
+	case *bool:
+		return derefNonNil(v)
+	}
+	return nil, false
+}
+
+func derefNonNil[T any](p *T) (any, bool) {
+	if p == nil {
+		return nil, false
+	}
+	return *p, true
+}

@@ -1,0 +1,5 @@
+package slotmap
+
+import "errors"
+
+func crossSlotError() error { return errors.New(crossSlotReply) }
