@@ -1,0 +1,256 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clusterhop/clusterhop/classify"
+)
+
+// State is the retry state of one command. The caller owns it, fills the
+// inputs before the first attempt and Addr before each, and passes the same
+// State to every Next call of the command; Next updates the counters.
+// Reset it (State{...}) to reuse it for another command.
+type State struct {
+	// Inputs, set by the caller.
+
+	Start    time.Time // when the command began; Next sets it to now if zero
+	Deadline time.Time // the context deadline; zero if none
+	Addr     string    // the node the failed attempt was sent to ("host:port")
+
+	// Idempotent tells Next that the command is safe to run twice; when
+	// false and Args is set, Next asks Idempotent(Args) itself, only when
+	// a failure is in doubt and the policy is InDoubtIdempotent.
+	Idempotent bool
+	Args       []any // the command and its arguments, as go-redis's Cmd.Args()
+
+	// Budget is the client's shared retry budget; nil means unlimited.
+	Budget *Budget
+
+	// Updated by Next.
+
+	Redirects   int   // redirects followed (a first self-MOVED reconnect is not counted)
+	Retries     int   // delayed retries granted
+	Reconnected bool  // a self-MOVED reconnect was already asked for
+	Last        error // the last failure Next redirected or retried
+}
+
+// Action is what the caller does next.
+type Action uint8
+
+const (
+	// ActionGiveUp: return Decision.Err to the caller.
+	ActionGiveUp Action = iota
+	// ActionRedirect: send the command to Decision.Addr now, with ASKING
+	// first when Decision.Asking.
+	ActionRedirect
+	// ActionRetry: wait Decision.Delay, refresh the topology first when
+	// Decision.Refresh, and send the command again where the slot map says.
+	ActionRetry
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionGiveUp:
+		return "give up"
+	case ActionRedirect:
+		return "redirect"
+	case ActionRetry:
+		return "retry"
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Decision is the outcome of Next.
+type Decision struct {
+	Action Action
+	Kind   classify.Kind // the kind of the failure decided on
+
+	// Addr is the redirect target as the server wrote it. An empty host
+	// (":6380") means the host of the node that replied (State.Addr).
+	Addr string
+
+	Asking    bool          // ASK: send ASKING and the command in one round trip
+	Delay     time.Duration // ActionRetry: wait this long first; always 0 for redirects
+	Refresh   bool          // the topology may have changed: ask for a (coalesced) refresh
+	Reconnect bool          // self-MOVED: drop the connections to Addr, then re-send there
+	Err       error         // ActionGiveUp: the error to return
+}
+
+// Next decides what to do after an attempt of the command failed with err
+// (classified by classify.Classify). It is deterministic given now and rnd
+// (uniform in [0, 1); nil means math/rand/v2), updates s, and allocates
+// nothing when it follows a redirect.
+//
+// The rules, in order:
+//   - MOVED, ASK, REDIRECT: redirect at once, never after a delay, up to
+//     MaxRedirects per command. A MOVED naming the node that sent it asks
+//     for a reconnect once (the address now leads elsewhere: a load
+//     balancer or DNS changed); after that it counts like any other.
+//   - a failure whose kind is in DelayKinds: retry after a full-jitter
+//     delay, up to MaxRetries per command, one token of the shared Budget
+//     each. In-doubt failures (classify.InDoubt) only as InDoubt allows.
+//     No wait starts that would end past the deadline or Start+Timeout.
+//   - anything else (WRONGTYPE, ERR, NOSCRIPT, CROSSSLOT, OOM, ...): that
+//     is the command's answer. Next returns err unchanged, not wrapped, so
+//     the caller sees the server's reply exactly as with a plain client.
+//     A canceled context is returned unchanged too; a passed deadline is
+//     wrapped with ErrDeadline and the failure retried before it.
+//
+// Every other give-up returns a *GiveUpError wrapping the reason and err.
+func (p *Policy) Next(s *State, err error, now time.Time, rnd func() float64) Decision {
+	if err == nil {
+		return Decision{Action: ActionGiveUp}
+	}
+	if s.Start.IsZero() {
+		s.Start = now
+	}
+	if d, ok := p.redirect(s, err, now); ok {
+		return d
+	}
+	return p.retry(s, err, now, rnd)
+}
+
+// redirect handles MOVED, ASK and REDIRECT with a known target; ok is false
+// for every other error.
+func (p *Policy) redirect(s *State, err error, now time.Time) (d Decision, ok bool) {
+	var (
+		kind classify.Kind
+		addr string
+	)
+	// The order is classify.KindOf's, so both agree on wrapped chains.
+	if m, found := as[*classify.MovedError](err); found {
+		kind, addr = classify.KindMoved, m.Addr
+	} else if a, found := as[*classify.AskError](err); found {
+		kind, addr = classify.KindAsk, a.Addr
+	} else if r, found := as[*classify.RedirectError](err); found {
+		kind, addr = classify.KindRedirect, r.Addr
+	} else {
+		return Decision{}, false
+	}
+	if !knownEndpoint(addr) {
+		return Decision{}, false
+	}
+	if limit := p.limit(s); !limit.IsZero() && !now.Before(limit) {
+		return p.giveUp(s, kind, ErrDeadline, err), true
+	}
+	// A node that answers MOVED with its own address is reached through an
+	// address that now leads to another node (a load balancer or DNS
+	// changed behind it): fresh connections will find the right one. Once:
+	// a second self-MOVED is a loop the redirect budget ends.
+	if kind == classify.KindMoved && !s.Reconnected && sameNode(s.Addr, addr) {
+		s.Reconnected = true
+		s.Last = err
+		return Decision{Action: ActionRedirect, Kind: kind, Addr: addr, Refresh: true, Reconnect: true}, true
+	}
+	if s.Redirects >= p.maxRedirects() {
+		return p.giveUp(s, kind, ErrRedirectBudget, err), true
+	}
+	s.Redirects++
+	s.Last = err
+	return Decision{
+		Action: ActionRedirect,
+		Kind:   kind,
+		Addr:   addr,
+		Asking: kind == classify.KindAsk,
+		// MOVED and REDIRECT say the slot map (or the node's role) changed,
+		// and slots usually move in groups; ASK is about one key in flight
+		// and must not touch the map.
+		Refresh: kind != classify.KindAsk,
+	}, true
+}
+
+// retry handles every error but a followable redirect.
+func (p *Policy) retry(s *State, err error, now time.Time, rnd func() float64) Decision {
+	kind := classify.KindOf(err)
+	again, refresh := retryRule(kind, err)
+	if !again {
+		if kind == classify.KindDeadline || (kind == classify.KindUnknown && errors.Is(err, context.DeadlineExceeded)) {
+			// The attempt itself ran into the deadline; the failure that
+			// made us retry is what the caller wants to hear about.
+			g := newGiveUp(s, ErrDeadline, err)
+			g.Last = s.Last
+			return Decision{Action: ActionGiveUp, Kind: kind, Err: g}
+		}
+		return Decision{Action: ActionGiveUp, Kind: kind, Err: err}
+	}
+	if classify.InDoubt(err) && !p.mayRepeat(s) {
+		return p.giveUp(s, kind, ErrInDoubt, err)
+	}
+	if s.Retries >= p.maxRetries() {
+		return p.giveUp(s, kind, ErrRetryBudget, err)
+	}
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	delay := p.Backoff(kind, s.Retries, rnd)
+	if limit := p.limit(s); !limit.IsZero() && !now.Add(delay).Before(limit) {
+		return p.giveUp(s, kind, ErrDeadline, err)
+	}
+	// The token is taken last, when the retry is certain, so a give-up for
+	// another reason does not drain the client's budget.
+	if !s.Budget.take() {
+		return p.giveUp(s, kind, ErrThrottled, err)
+	}
+	s.Retries++
+	s.Last = err
+	return Decision{Action: ActionRetry, Kind: kind, Delay: delay, Refresh: refresh}
+}
+
+// mayRepeat reports whether the policy lets a command that may have run be
+// sent again.
+func (p *Policy) mayRepeat(s *State) bool {
+	switch p.InDoubt {
+	case InDoubtAlways:
+		return true
+	case InDoubtIdempotent:
+		return s.Idempotent || (s.Args != nil && Idempotent(s.Args))
+	}
+	return false
+}
+
+// limit is the earliest of the context deadline and Start+Timeout; zero
+// when neither is set.
+func (p *Policy) limit(s *State) time.Time {
+	limit := s.Deadline
+	if p.Timeout > 0 {
+		if end := s.Start.Add(p.Timeout); limit.IsZero() || end.Before(limit) {
+			limit = end
+		}
+	}
+	return limit
+}
+
+func (p *Policy) giveUp(s *State, kind classify.Kind, reason, err error) Decision {
+	return Decision{Action: ActionGiveUp, Kind: kind, Err: newGiveUp(s, reason, err)}
+}
+
+func newGiveUp(s *State, reason, err error) *GiveUpError {
+	return &GiveUpError{Reason: reason, Err: err, Redirects: s.Redirects, Retries: s.Retries}
+}
+
+// knownEndpoint reports whether a redirect target can be dialled: not
+// empty, not "?" (the server does not know the endpoint), and with a port.
+func knownEndpoint(addr string) bool {
+	i := strings.LastIndexByte(addr, ':')
+	return i >= 0 && i < len(addr)-1 && addr != "?"
+}
+
+// sameNode reports whether the redirect target names the node at from. An
+// empty host in the target ("MOVED 3999 :6380") is the replying node's own
+// host, so only the ports are compared then. IPv6 hosts are not bracketed:
+// the port follows the last colon.
+func sameNode(from, target string) bool {
+	if from == "" {
+		return false
+	}
+	if target[0] == ':' {
+		i := strings.LastIndexByte(from, ':')
+		return i >= 0 && from[i:] == target
+	}
+	return from == target
+}
