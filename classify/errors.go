@@ -22,13 +22,18 @@ var (
 	ErrTimeout = errors.New("clusterhop: timeout")
 )
 
-// Error is a server error reply other than a redirection. Error() returns
-// the server's text unchanged.
+// Error is a server error reply other than a well-formed redirection.
+// Error() returns the server's text unchanged.
 type Error struct {
 	Kind    Kind   // the class of the reply; KindUnknown when Code is not known
 	Code    string // the first word of the reply ("ERR", "WRONGTYPE", or an unknown code)
 	Message string // the rest of the reply, after the code and one space
-	text    string // the whole reply, as the server sent it (without a leading '-')
+
+	// Malformed says what is wrong with a MOVED, ASK or REDIRECT reply that
+	// could not be read (Kind is then KindProtocol); empty otherwise.
+	Malformed string
+
+	text string // the whole reply, as the server sent it (without a leading '-')
 }
 
 func (e *Error) Error() string { return e.text }
@@ -49,8 +54,10 @@ func (e *Error) Is(target error) bool {
 }
 
 // MovedError is a MOVED reply: the slot is served by the node at Addr from
-// now on. Addr may have an empty host ("MOVED 3999 :6380", meaning the host
-// of the node that replied) or be "?" (the server does not know the endpoint).
+// now on. Addr is the endpoint exactly as the server sent it: its host may
+// be empty ("MOVED 3999 :6380", meaning the host of the node that replied),
+// "?" ("MOVED 3999 ?:6380": the node has no hostname to announce; refresh
+// the topology) or an IPv6 address without brackets. SplitAddr splits it.
 type MovedError struct {
 	Slot int
 	Addr string
@@ -86,14 +93,22 @@ func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }
 
 // ClientError is a failure on the client side: no reply was read. It wraps
 // the original error, so errors.Is(err, context.DeadlineExceeded) and
-// errors.Is(err, io.EOF) still hold.
+// errors.Is(err, io.EOF) still hold. Sent is false only when the request
+// certainly did not reach the server (a failed dial, a pool timeout, a
+// closed client, NotSent); when that cannot be known it is true.
 type ClientError struct {
 	Kind Kind  // KindConnection, KindTimeout, KindPoolExhausted, KindCanceled, ...
 	Sent bool  // the request may have reached the server
 	Err  error // the original error
 }
 
-func (e *ClientError) Error() string { return e.Err.Error() }
+// Error returns the original error's text, or the kind when there is none.
+func (e *ClientError) Error() string {
+	if e.Err == nil {
+		return "clusterhop: " + e.Kind.String()
+	}
+	return e.Err.Error()
+}
 func (e *ClientError) Unwrap() error { return e.Err }
 
 // Is maps the failure onto its category.

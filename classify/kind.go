@@ -111,16 +111,3 @@ func (k Kind) String() string {
 // IsReply reports whether k is the kind of a server error reply, as opposed
 // to a client-side failure.
 func (k Kind) IsReply() bool { return k >= KindMoved && k <= KindUnknown }
-
-// DownReason tells apart the three CLUSTERDOWN replies, which call for
-// different reactions: a whole cluster down waits, an uncovered slot refreshes
-// the topology, and a read-only cluster still serves reads.
-type DownReason uint8
-
-const (
-	DownNone        DownReason = iota // not a CLUSTERDOWN reply
-	DownCluster                       // "CLUSTERDOWN The cluster is down"
-	DownSlotUnbound                   // "CLUSTERDOWN Hash slot not served"
-	DownReadOnly                      // "CLUSTERDOWN The cluster is down and only accepts read commands"
-	DownOther                         // a CLUSTERDOWN with another message
-)

@@ -2,12 +2,24 @@ package classify
 
 import "errors"
 
-// KindOf returns the kind of the first typed error in err's chain: KindNone
-// for nil, KindUnknown for an error this package has not classified.
+// KindOf returns the kind of err: KindNone for nil, the kind of the first
+// typed error in err's chain, and otherwise the kind Classify gives err (so
+// a raw go-redis reply or io.EOF has its kind too). It returns KindUnknown
+// for an error Classify does not recognise, such as redis.Nil.
 func KindOf(err error) Kind {
 	if err == nil {
 		return KindNone
 	}
+	if k, ok := typedKind(err); ok {
+		return k
+	}
+	if k, ok := typedKind(Classify(err)); ok {
+		return k
+	}
+	return KindUnknown
+}
+
+func typedKind(err error) (Kind, bool) {
 	var (
 		e  *Error
 		m  *MovedError
@@ -17,23 +29,35 @@ func KindOf(err error) Kind {
 	)
 	switch {
 	case errors.As(err, &m):
-		return KindMoved
+		return KindMoved, true
 	case errors.As(err, &a):
-		return KindAsk
+		return KindAsk, true
 	case errors.As(err, &r):
-		return KindRedirect
+		return KindRedirect, true
 	case errors.As(err, &e):
-		return e.Kind
+		return e.Kind, true
 	case errors.As(err, &ce):
-		return ce.Kind
+		return ce.Kind, true
 	}
-	return KindUnknown
+	return KindNone, false
 }
 
 // InDoubt reports whether the command that failed with err may have been
-// executed by the server: true only for client-side failures after the
-// request may have been sent.
+// executed by the server. It is true only for client-side failures after
+// the request may have been written: read and write timeouts, connections
+// that broke under a request, and contexts that ended while a request was
+// in flight. It is false for nil, for every server error reply (a server
+// replies with an error instead of executing), for failures known to
+// happen before sending (dial errors, pool timeouts, a closed client,
+// NotSent), and for errors Classify does not recognise, which no retry
+// policy should retry anyway.
 func InDoubt(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ce *ClientError
-	return errors.As(err, &ce) && ce.Sent
+	if errors.As(err, &ce) {
+		return ce.Sent
+	}
+	return errors.As(Classify(err), &ce) && ce.Sent
 }
