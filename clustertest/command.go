@@ -1,0 +1,3 @@
+package clustertest
+
+func (cn *conn) command(args []string) { cn.dispatch(args) }
