@@ -4,14 +4,11 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"github.com/clusterhop/clusterhop/classify"
 	"net"
 	"strconv"
 	"time"
 )
-
-// crossSlotReply is the server's reply to keys that span slots, which
-// CommandSlot returns word for word so callers handle both alike.
-const crossSlotReply = "CROSSSLOT Keys in request don't hash to the same slot"
 
 // ErrUnknownCommand is wrapped by CommandSlot's error for a command the
 // table does not know; Table.Learn can teach it.
@@ -43,7 +40,7 @@ func (t *Table) CommandSlot(args []any) (int, error) {
 			return 0, fmt.Errorf("slotmap: key at argument %d: %w", i, err)
 		}
 		if slot >= 0 && s != slot {
-			return 0, crossSlotError()
+			return 0, classify.CrossSlot()
 		}
 		slot = s
 	}

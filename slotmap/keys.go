@@ -67,12 +67,6 @@ const (
 	// MULTI, EXEC, WATCH): it must go down the connection its neighbours
 	// use and cannot be re-sent elsewhere on its own.
 	FlagConnection
-
-	// FlagIdempotent marks a command whose second run leaves the data as
-	// its first run did, so it may be re-sent after a failure that left it
-	// in doubt (every read-only command, and writes such as SET, MSET, DEL,
-	// SADD). The reply of the second run may still differ (DEL counts 0).
-	FlagIdempotent
 )
 
 // Keys appends to dst the indexes in args of the keys of the command args
@@ -113,6 +107,11 @@ func keysOf[A argList](t *Table, dst []int, args A) ([]int, Flags, bool) {
 	if c == nil {
 		return dst, 0, false
 	}
+	return commandKeys(c, dst, args), c.flags, true
+}
+
+// commandKeys appends the positions of c's keys in args.
+func commandKeys[A argList](c *command, dst []int, args A) []int {
 	switch c.proc {
 	case procSort:
 		dst = sortKeys(dst, args)
@@ -125,7 +124,7 @@ func keysOf[A argList](t *Table, dst []int, args A) ([]int, Flags, bool) {
 			dst = specKeys(dst, &c.specs[i], args)
 		}
 	}
-	return dst, c.flags, true
+	return dst
 }
 
 // lookup returns the command args describes: the subcommand's entry for a

@@ -149,7 +149,7 @@ func (c *command) legacyRange(fields []any) error {
 func commandFlag(f string) Flags {
 	switch strings.ToLower(f) {
 	case "readonly":
-		return FlagReadOnly | FlagIdempotent
+		return FlagReadOnly
 	case "write":
 		return FlagWrite
 	case "blocking":

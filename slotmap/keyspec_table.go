@@ -15,7 +15,7 @@ type Table struct {
 	// server did not know either, so it is not asked for again.
 	learned atomic.Pointer[commandIndex]
 
-	mu       sync.Mutex               // protects inflight and the writes to learned
+	mu       sync.Mutex            // protects inflight and the writes to learned
 	inflight map[string]*learnCall // fetches under way, by lower-case name
 }
 

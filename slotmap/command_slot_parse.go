@@ -1,5 +1,0 @@
-package slotmap
-
-import "errors"
-
-func crossSlotError() error { return errors.New(crossSlotReply) }
