@@ -61,8 +61,8 @@ type OpenError struct {
 }
 
 func (e *OpenError) Error() string {
-	return "clusterhop: node " + e.Addr + " ejected after " + strconv.Itoa(e.Failures) +
-		" consecutive failures until " + e.Until.Format("15:04:05.000")
+	return "clusterhop: node " + e.Addr + " ejected after " + plural(e.Failures, "consecutive failure") +
+		" until " + e.Until.Format("15:04:05.000")
 }
 
 // Is makes errors.Is(err, ErrBreakerOpen) hold.

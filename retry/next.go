@@ -1,8 +1,6 @@
 package retry
 
 import (
-	"context"
-	"errors"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -82,7 +80,8 @@ type Decision struct {
 }
 
 // Next decides what to do after an attempt of the command failed with err
-// (classified by classify.Classify). It is deterministic given now and rnd
+// (classified by classify.Classify, or raw: Next classifies what it needs,
+// but only classified redirects take the allocation-free path). It is deterministic given now and rnd
 // (uniform in [0, 1); nil means math/rand/v2), updates s, and allocates
 // nothing when it follows a redirect.
 //
@@ -167,9 +166,16 @@ func (p *Policy) redirect(s *State, err error, now time.Time) (d Decision, ok bo
 // retry handles every error but a followable redirect.
 func (p *Policy) retry(s *State, err error, now time.Time, rnd func() float64) Decision {
 	kind := classify.KindOf(err)
+	if kind == classify.KindMoved || kind == classify.KindAsk || kind == classify.KindRedirect {
+		// A redirect reply the caller did not classify (a raw go-redis
+		// error): classify it and follow it like any other.
+		if d, ok := p.redirect(s, classify.Classify(err), now); ok {
+			return d
+		}
+	}
 	again, refresh := retryRule(kind, err)
 	if !again {
-		if kind == classify.KindDeadline || (kind == classify.KindUnknown && errors.Is(err, context.DeadlineExceeded)) {
+		if kind == classify.KindDeadline {
 			// The attempt itself ran into the deadline; the failure that
 			// made us retry is what the caller wants to hear about.
 			g := newGiveUp(s, ErrDeadline, err)
