@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/integration/cluster"
+	"github.com/clusterhop/clusterhop/redirect"
+)
+
+type benchConfig struct {
+	addr     string
+	local    bool
+	duration time.Duration
+	rounds   int
+	clients  string
+	workload string
+	jsonOut  bool
+}
+
+func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
+	cfg := &benchConfig{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.addr, "addr", "", "host:port of a node of the cluster to measure")
+	fs.BoolVar(&cfg.local, "local", false, "start a local 3-primary, 3-replica cluster from redis-server/valkey-server (instead of --addr)")
+	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of one measurement")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "measurements per client and setting, interleaved; the table shows medians")
+	fs.StringVar(&cfg.clients, "concurrency", "1,16,64", "comma-separated numbers of concurrent goroutines")
+	fs.StringVar(&cfg.workload, "workload", "getset,pipeline", "comma-separated: getset (GET and SET, half each), pipeline (100 GETs across slots per pipeline)")
+	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: clusterhop bench (--addr host:port | --local) [flags]\n\n"+
+			"Measures the same workload through three clients of one cluster, in one run,\n"+
+			"interleaved so that machine noise hits them alike:\n"+
+			"  clusterhop   redirect.Client\n"+
+			"  hook         a plain go-redis *redis.Client on one node, with redirect.Hook\n"+
+			"  go-redis     go-redis's redis.ClusterClient\n"+
+			"and prints medians of ops/s, latency percentiles, heap allocations per\n"+
+			"operation and errors.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs, cfg
+}
+
+// benchClient is one of the clients measured.
+type benchClient struct {
+	name string
+	c    redis.UniversalClient
+}
+
+// benchResult is one client's figures for one workload and concurrency.
+type benchResult struct {
+	Client      string  `json:"client"`
+	Workload    string  `json:"workload"`
+	Concurrency int     `json:"concurrency"`
+	OpsPerSec   float64 `json:"ops_per_sec"`
+	P50Ms       float64 `json:"p50_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	Errors      int64   `json:"errors"`
+	Rounds      int     `json:"rounds"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs, cfg := benchFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	conc, err := parseInts(cfg.clients)
+	if err != nil {
+		return exitError{code: 2, err: fmt.Errorf("--concurrency: %w", err)}
+	}
+	workloads := strings.Split(cfg.workload, ",")
+	for _, w := range workloads {
+		if w != "getset" && w != "pipeline" {
+			return exitError{code: 2, err: fmt.Errorf("--workload: unknown workload %q (want getset or pipeline)", w)}
+		}
+	}
+	switch {
+	case cfg.addr == "" && !cfg.local:
+		return exitError{code: 2, err: errors.New("give --addr host:port of a cluster node, or --local to start one")}
+	case cfg.addr != "" && cfg.local:
+		return exitError{code: 2, err: errors.New("--addr and --local exclude each other")}
+	case cfg.duration <= 0 || cfg.rounds <= 0:
+		return exitError{code: 2, err: errors.New("--duration and --rounds must be positive")}
+	}
+	ctx := context.Background()
+	log := newProgress(stderr)
+	if cfg.local {
+		stopSignals := cluster.CloseOnSignal()
+		defer stopSignals()
+		lc, err := cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
+		if err != nil {
+			return fmt.Errorf("starting a local cluster: %w", err)
+		}
+		defer lc.Close()
+		cfg.addr = lc.Primaries()[0]
+		log.line("local cluster up: %s", strings.Join(lc.Addrs(), " "))
+	}
+
+	clients, closeAll, err := benchClients(cfg.addr, slices.Max(conc))
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	for _, bc := range clients {
+		if err := bc.c.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("%s: %w", bc.name, err)
+		}
+	}
+	// Keys the GETs find, on every slot range.
+	const keys = 10000
+	if err := fill(ctx, clients[0].c, keys); err != nil {
+		return fmt.Errorf("writing the keys: %w", err)
+	}
+
+	type cell struct{ runs []benchResult }
+	cells := map[string]*cell{}
+	key := func(client, wl string, n int) string { return client + "|" + wl + "|" + strconv.Itoa(n) }
+	total := cfg.rounds * len(workloads) * len(conc) * len(clients)
+	done := 0
+	for r := 0; r < cfg.rounds; r++ {
+		for _, wl := range workloads {
+			for _, n := range conc {
+				// Rotate the order each round: no client always goes first.
+				for i := range clients {
+					bc := clients[(i+r)%len(clients)]
+					log.status("round %d/%d  %-10s %-8s ×%-3d  (%d/%d)", r+1, cfg.rounds, bc.name, wl, n, done+1, total)
+					res := measure(ctx, bc, wl, n, cfg.duration, keys)
+					k := key(bc.name, wl, n)
+					if cells[k] == nil {
+						cells[k] = &cell{}
+					}
+					cells[k].runs = append(cells[k].runs, res)
+					done++
+				}
+			}
+		}
+	}
+	log.done()
+	var results []benchResult
+	for _, wl := range workloads {
+		for _, n := range conc {
+			for _, bc := range clients {
+				results = append(results, median(cells[key(bc.name, wl, n)].runs))
+			}
+		}
+	}
+	if cfg.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printBench(stdout, cfg, results)
+	return nil
+}
+
+// benchClients builds the three clients of the cluster that addr belongs to.
+func benchClients(addr string, conc int) ([]benchClient, func(), error) {
+	pool := max(10, conc+conc/4)
+	hc, err := redirect.NewClient(redirect.Options{Seeds: []string{addr}, Template: &redis.Options{PoolSize: pool}})
+	if err != nil {
+		return nil, nil, err
+	}
+	plain := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: pool})
+	hook, err := redirect.Attach(plain, redirect.Options{Template: &redis.Options{PoolSize: pool}})
+	if err != nil {
+		hc.Close()
+		plain.Close()
+		return nil, nil, err
+	}
+	gr := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, PoolSize: pool})
+	closeAll := func() {
+		hc.Close()
+		hook.Close()
+		plain.Close()
+		gr.Close()
+	}
+	return []benchClient{{"clusterhop", hc}, {"hook", plain}, {"go-redis", gr}}, closeAll, nil
+}
+
+func fill(ctx context.Context, c redis.UniversalClient, n int) error {
+	for i := 0; i < n; i += 100 {
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for j := i; j < i+100 && j < n; j++ {
+				p.Set(ctx, "bench:"+strconv.Itoa(j), j, 0)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure runs one workload at one concurrency through one client.
+func measure(ctx context.Context, bc benchClient, wl string, conc int, d time.Duration, keys int) benchResult {
+	var (
+		ops  atomic.Int64
+		errs atomic.Int64
+		stop atomic.Bool
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		lat  []time.Duration
+	)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<14)
+			for i := g; !stop.Load(); i += conc {
+				t0 := time.Now()
+				var err error
+				var n int64 = 1
+				switch wl {
+				case "getset":
+					k := "bench:" + strconv.Itoa((i*7919)%keys)
+					if i%2 == 0 {
+						err = bc.c.Get(ctx, k).Err()
+					} else {
+						err = bc.c.Set(ctx, k, i, 0).Err()
+					}
+				case "pipeline":
+					_, err = bc.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+						for j := 0; j < 100; j++ {
+							p.Get(ctx, "bench:"+strconv.Itoa((i*100+j)*7919%keys))
+						}
+						return nil
+					})
+					n = 100
+				}
+				local = append(local, time.Since(t0))
+				ops.Add(n)
+				if err != nil && !errors.Is(err, redis.Nil) {
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	p50, _, p99, _ := percentiles(lat)
+	o := ops.Load()
+	return benchResult{
+		Client: bc.name, Workload: wl, Concurrency: conc,
+		OpsPerSec:   float64(o) / elapsed.Seconds(),
+		P50Ms:       p50,
+		P99Ms:       p99,
+		AllocsPerOp: float64(after.Mallocs-before.Mallocs) / float64(max(o, 1)),
+		Errors:      errs.Load(),
+		Rounds:      1,
+	}
+}
+
+// median takes the median of each figure over the rounds (errors add up).
+func median(runs []benchResult) benchResult {
+	out := runs[0]
+	out.Rounds = len(runs)
+	pick := func(f func(benchResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	out.OpsPerSec = pick(func(r benchResult) float64 { return r.OpsPerSec })
+	out.P50Ms = pick(func(r benchResult) float64 { return r.P50Ms })
+	out.P99Ms = pick(func(r benchResult) float64 { return r.P99Ms })
+	out.AllocsPerOp = pick(func(r benchResult) float64 { return r.AllocsPerOp })
+	out.Errors = 0
+	for _, r := range runs {
+		out.Errors += r.Errors
+	}
+	return out
+}
+
+func printBench(w io.Writer, cfg *benchConfig, results []benchResult) {
+	fmt.Fprintf(w, "\nclusterhop bench — cluster at %s, medians of %d rounds of %s, interleaved\n\n", cfg.addr, cfg.rounds, cfg.duration)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tgoroutines\tclient\tops/s\tvs go-redis\tp50 ms\tp99 ms\tallocs/op\terrors\t")
+	base := map[string]float64{}
+	for _, r := range results {
+		if r.Client == "go-redis" {
+			base[r.Workload+strconv.Itoa(r.Concurrency)] = r.OpsPerSec
+		}
+	}
+	for _, r := range results {
+		ratio := "-"
+		if b := base[r.Workload+strconv.Itoa(r.Concurrency)]; b > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.OpsPerSec/b)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.3f\t%.3f\t%.1f\t%d\t\n",
+			r.Workload, r.Concurrency, r.Client, r.OpsPerSec, ratio, r.P50Ms, r.P99Ms, r.AllocsPerOp, r.Errors)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nops/s counts commands (a 100-command pipeline is 100). allocs/op includes the benchmark's own key formatting, the same for every client.")
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

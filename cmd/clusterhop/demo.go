@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/clustertest"
+	"github.com/clusterhop/clusterhop/redirect"
+	"github.com/clusterhop/clusterhop/retry"
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+type demoConfig struct {
+	duration  time.Duration
+	clients   int
+	seed      uint64
+	jsonOut   bool
+	addr      string
+	opTimeout time.Duration
+	slots     int
+}
+
+func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
+	cfg := &demoConfig{}
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.DurationVar(&cfg.duration, "duration", 15*time.Second, "how long the workload runs")
+	fs.IntVar(&cfg.clients, "clients", 16, "concurrent workers sharing one client")
+	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the workload's choices (same seed, same sequence of operations per worker)")
+	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
+	fs.StringVar(&cfg.addr, "addr", "", "host:port of a real cluster node: run the workload there, without topology operations")
+	fs.DurationVar(&cfg.opTimeout, "op-timeout", 8*time.Second, "each operation's deadline, as an application would set it")
+	fs.IntVar(&cfg.slots, "migrate-slots", 64, "how many slots the demo migrates between shards")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: clusterhop demo [flags]\n\n"+
+			"Runs SET/GET/INCR, pipelines, transactions and MGETs through redirect.Client on an\n"+
+			"embedded 3-shard fake cluster while, on a timeline, slots migrate (ASK, TRYAGAIN,\n"+
+			"MOVED), a primary crashes and its replica takes over (connection errors,\n"+
+			"CLUSTERDOWN, MOVED) and a node answers LOADING. Then it reads back every key and\n"+
+			"reports lost or duplicated writes; the exit status is 1 if there was any.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs, cfg
+}
+
+// report is the demo's outcome; its JSON form is stable for scripts.
+type report struct {
+	Target         string             `json:"target"`
+	Duration       string             `json:"duration"`
+	Clients        int                `json:"clients"`
+	Seed           uint64             `json:"seed"`
+	Operations     int64              `json:"operations"`
+	ByOperation    map[string]int64   `json:"by_operation"`
+	Redirects      map[string]int64   `json:"redirects"`
+	Retries        map[string]int64   `json:"retries"`
+	Refreshes      int64              `json:"topology_refreshes"`
+	GiveUps        int64              `json:"give_ups"`
+	SurfacedErrors int64              `json:"surfaced_errors"`
+	InDoubtErrors  int64              `json:"in_doubt_errors"`
+	ErrorSamples   map[string]int64   `json:"error_samples,omitempty"`
+	Verdict        verdict            `json:"verdict"`
+	LatencyMs      map[string]float64 `json:"latency_ms"`
+	Timeline       []string           `json:"timeline"`
+}
+
+// counters is the demo's Observer.
+type counters struct {
+	redirects [64]atomic.Int64
+	retries   [64]atomic.Int64
+	refreshes atomic.Int64
+	giveUps   atomic.Int64
+}
+
+func (c *counters) observer() redirect.Observer {
+	return redirect.Observer{
+		Redirect: func(e redirect.RedirectEvent) { c.redirects[e.Kind%64].Add(1) },
+		Retry:    func(e redirect.RetryEvent) { c.retries[e.Kind%64].Add(1) },
+		Refresh:  func(slotmap.RefreshEvent) { c.refreshes.Add(1) },
+		GiveUp:   func(redirect.GiveUpEvent) { c.giveUps.Add(1) },
+	}
+}
+
+func byKind(a *[64]atomic.Int64) map[string]int64 {
+	out := map[string]int64{}
+	for k := range a {
+		if n := a[k].Load(); n > 0 {
+			out[classify.Kind(k).String()] = n
+		}
+	}
+	return out
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs, cfg := demoFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	switch {
+	case cfg.duration <= 0:
+		return exitError{code: 2, err: errors.New("--duration must be positive")}
+	case cfg.clients <= 0:
+		return exitError{code: 2, err: errors.New("--clients must be positive")}
+	case cfg.slots < 0:
+		return exitError{code: 2, err: errors.New("--migrate-slots must not be negative")}
+	}
+	log := newProgress(stderr)
+
+	var fake *clustertest.Cluster
+	seed := cfg.addr
+	if seed == "" {
+		var err error
+		fake, err = clustertest.Start(clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+		if err != nil {
+			return fmt.Errorf("starting the fake cluster: %w", err)
+		}
+		defer fake.Close()
+		seed = fake.Primary(0)
+		log.line("fake cluster up: 3 primaries, 3 replicas, %s", strings.Join(fake.Addrs(), " "))
+	}
+
+	var obs counters
+	cl, err := redirect.NewClient(redirect.Options{
+		Seeds: []string{seed},
+		Policy: retry.Policy{
+			// A plain SET or GET may run twice harmlessly; an INCR never
+			// is re-sent when it may have run.
+			InDoubt: retry.InDoubtIdempotent,
+		},
+		Observer: obs.observer(),
+	})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if err := cl.Refresh(ctx); err != nil {
+		return fmt.Errorf("loading the topology from %s: %w", seed, err)
+	}
+
+	st := &stats{}
+	ledgers := make([]*ledger, cfg.clients)
+	runCtx, stop := context.WithTimeout(ctx, cfg.duration)
+	defer stop()
+	var wg sync.WaitGroup
+	for i := range ledgers {
+		ledgers[i] = newLedger()
+		w := &worker{id: i, rng: rand.New(rand.NewPCG(cfg.seed, uint64(i))), c: cl, l: ledgers[i], st: st, opTimeout: cfg.opTimeout}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(runCtx)
+		}()
+	}
+
+	var timeline []string
+	event := func(format string, a ...any) {
+		line := fmt.Sprintf("%5.1fs  ", time.Since(log.start).Seconds()) + fmt.Sprintf(format, a...)
+		timeline = append(timeline, line)
+		log.line("%s", line)
+	}
+	tlDone := make(chan error, 1)
+	if fake != nil {
+		go func() { tlDone <- runTimeline(runCtx, fake, cfg, event) }()
+	} else {
+		tlDone <- nil
+		event("real cluster at %s: no topology operations", cfg.addr)
+	}
+	ticker := time.NewTicker(250 * time.Millisecond)
+	for runCtx.Err() == nil {
+		select {
+		case <-ticker.C:
+			log.status("%6.1fs  ops %-8d redirects %-6d retries %-6d refreshes %-4d errors %d",
+				time.Since(log.start).Seconds(), st.ops.Load(), sum(&obs.redirects), sum(&obs.retries),
+				obs.refreshes.Load(), st.surfaced.Load())
+		case <-runCtx.Done():
+		}
+	}
+	ticker.Stop()
+	wg.Wait()
+	tlErr := <-tlDone
+	log.done()
+
+	vctx, vcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer vcancel()
+	v, err := verify(vctx, cl, ledgers)
+	if err != nil {
+		return fmt.Errorf("verifying the writes: %w", err)
+	}
+	p50, p90, p99, pmax := percentiles(st.latencies)
+	rep := report{
+		Target: "fake cluster (3 primaries, 3 replicas)", Duration: cfg.duration.String(),
+		Clients: cfg.clients, Seed: cfg.seed, Operations: st.ops.Load(),
+		ByOperation: map[string]int64{}, Redirects: byKind(&obs.redirects), Retries: byKind(&obs.retries),
+		Refreshes: obs.refreshes.Load(), GiveUps: obs.giveUps.Load(),
+		SurfacedErrors: st.surfaced.Load(), InDoubtErrors: st.inDoubt.Load(),
+		Verdict:   v,
+		LatencyMs: map[string]float64{"p50": p50, "p90": p90, "p99": p99, "max": pmax},
+		Timeline:  timeline,
+	}
+	if fake == nil {
+		rep.Target = "real cluster at " + cfg.addr
+	}
+	for i, n := range opNames {
+		rep.ByOperation[n] = st.byOp[i].Load()
+	}
+	st.samples.Range(func(k, n any) bool {
+		if rep.ErrorSamples == nil {
+			rep.ErrorSamples = map[string]int64{}
+		}
+		rep.ErrorSamples[k.(string)] = n.(*atomic.Int64).Load()
+		return true
+	})
+	if cfg.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, rep)
+	}
+	if tlErr != nil {
+		return fmt.Errorf("a topology operation failed: %w", tlErr)
+	}
+	if v.Lost > 0 || v.Duplicated > 0 {
+		return exitError{code: 1, err: fmt.Errorf("%d writes lost, %d duplicated", v.Lost, v.Duplicated)}
+	}
+	return nil
+}
+
+func sum(a *[64]atomic.Int64) int64 {
+	var n int64
+	for i := range a {
+		n += a[i].Load()
+	}
+	return n
+}
+
+// runTimeline changes the fake cluster while the workload runs: a slot
+// migration, a crashed primary, a LOADING burst.
+func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, event func(string, ...any)) error {
+	at := func(frac float64) bool {
+		t := time.NewTimer(time.Duration(frac * float64(cfg.duration)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// Slots of shard 0 move to shard 1 key by key, so clients meet ASK
+	// (a key already moved), TRYAGAIN (a transaction whose keys are split)
+	// and, once a slot is done, MOVED.
+	if !at(0.10) {
+		return nil
+	}
+	from, to := c.Primary(0), c.Primary(1)
+	first := -1
+	for s := 0; s < slotmap.SlotCount && first < 0; s++ {
+		if c.SlotOwner(s) == from {
+			first = s
+		}
+	}
+	event("migrating slots %d-%d from %s to %s, key by key", first, first+cfg.slots-1, from, to)
+	step := max(time.Millisecond, time.Duration(0.25*float64(cfg.duration))/time.Duration(max(1, cfg.slots)*4))
+	for s := first; s < first+cfg.slots; s++ {
+		if err := c.BeginMigration(s, to); err != nil {
+			return err
+		}
+		for {
+			n, err := c.MigrateKeys(s, 1)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			sleepCtx(ctx, step)
+		}
+		if err := c.FinishMigration(s); err != nil {
+			return err
+		}
+	}
+	event("migration done: %d slots now served by %s", cfg.slots, to)
+
+	if !at(0.15) {
+		return nil
+	}
+	victim := c.Primary(2)
+	event("primary %s crashes; its replica takes over after a 500ms CLUSTERDOWN window", victim)
+	if err := c.Failover(2, clustertest.FailoverOptions{DownFor: 500 * time.Millisecond, RefuseConns: true}); err != nil {
+		return err
+	}
+	if !at(0.15) {
+		return nil
+	}
+	event("%s is back as a replica; new primary %s", victim, c.Primary(2))
+
+	loading := c.Primary(1)
+	event("%s answers LOADING to its next 200 commands", loading)
+	return c.InjectError(loading, clustertest.FaultSpec{Reply: "LOADING Redis is loading the dataset in memory", Count: 200})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func printReport(w io.Writer, r report) {
+	fmt.Fprintf(w, "\nclusterhop demo — %s, %s, %d clients, seed %d\n\n", r.Target, r.Duration, r.Clients, r.Seed)
+	fmt.Fprintf(w, "operations          %d  %s\n", r.Operations, kv(r.ByOperation))
+	fmt.Fprintf(w, "redirects followed  %s\n", kvOrNone(r.Redirects))
+	fmt.Fprintf(w, "retries             %s\n", kvOrNone(r.Retries))
+	fmt.Fprintf(w, "topology refreshes  %d\n", r.Refreshes)
+	fmt.Fprintf(w, "latency (ms)        p50 %.2f  p90 %.2f  p99 %.2f  max %.1f\n",
+		r.LatencyMs["p50"], r.LatencyMs["p90"], r.LatencyMs["p99"], r.LatencyMs["max"])
+	fmt.Fprintf(w, "errors surfaced     %d (in doubt: %d — they may have run; the check below allows for them)\n",
+		r.SurfacedErrors, r.InDoubtErrors)
+	for text, n := range r.ErrorSamples {
+		fmt.Fprintf(w, "  %6d × %s\n", n, text)
+	}
+	fmt.Fprintf(w, "writes checked      %d: %d lost, %d duplicated\n", r.Verdict.Checked, r.Verdict.Lost, r.Verdict.Duplicated)
+	for _, p := range r.Verdict.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+	fmt.Fprintln(w, "\ntimeline")
+	for _, l := range r.Timeline {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+}
+
+func kv(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func kvOrNone(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	return kv(m)
+}
+
+// progress writes a live status line on a terminal, and plain lines (one a
+// second at most) otherwise.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	start    time.Time
+	lastLine time.Time
+	mu       sync.Mutex
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) line(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, format+"\n", a...)
+}
+
+func (p *progress) status(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K"+format, a...)
+		return
+	}
+	if time.Since(p.lastLine) >= time.Second {
+		p.lastLine = time.Now()
+		fmt.Fprintf(p.w, format+"\n", a...)
+	}
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+var _ redis.UniversalClient = (*redirect.Client)(nil)

@@ -1,0 +1,325 @@
+package redirect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+// Client is a cluster client with the whole go-redis command API: each
+// command goes straight to the node serving its slot, and redirections,
+// refusals to try later and connection failures are handled by the same
+// engine as the Hook's. It implements redis.UniversalClient, so code written
+// for go-redis's ClusterClient takes it unchanged.
+//
+// The topology is loaded on first use (or by Refresh), so NewClient does no
+// network I/O.
+type Client struct {
+	redis.Cmdable // every typed command, through front
+
+	e *engine
+
+	mu    sync.Mutex    // protects front and hooks (AddHook rebuilds front)
+	front *redis.Client // never dials: its innermost hook routes every command
+	hooks []redis.Hook  // the caller's hooks, outermost first
+}
+
+var _ redis.UniversalClient = (*Client)(nil)
+
+// errFrontDial is never seen unless go-redis changes how hooks run: the
+// front client routes every command in its hook and has nothing to dial.
+var errFrontDial = errors.New("redirect: internal error: the routing client dialled")
+
+// NewClient returns a Client for the cluster that Options.Seeds belong to.
+func NewClient(opts Options) (*Client, error) {
+	if len(opts.Seeds) == 0 {
+		return nil, errors.New("redirect: Options.Seeds is empty: a Client needs at least one node address")
+	}
+	e, err := newEngine(opts, opts.ReadFromReplicas)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{e: e}
+	c.front = c.newFront()
+	c.Cmdable = c.front
+	return c, nil
+}
+
+// newFront builds the go-redis client whose hooks are the caller's, then the
+// router.
+func (c *Client) newFront() *redis.Client {
+	f := redis.NewClient(&redis.Options{
+		Addr:       "cluster",
+		MaxRetries: -1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errFrontDial
+		},
+	})
+	for _, h := range c.hooks {
+		f.AddHook(h)
+	}
+	f.AddHook(router{c: c})
+	return f
+}
+
+// AddHook adds a go-redis hook that sees every command and pipeline before
+// it is routed. Add hooks before using the client: like go-redis's own
+// AddHook, it is not safe to call while commands run.
+func (c *Client) AddHook(h redis.Hook) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hooks = append(c.hooks, h)
+	old := c.front
+	c.front = c.newFront()
+	c.Cmdable = c.front
+	_ = old.Close()
+}
+
+// Process runs cmd through the caller's hooks and the router.
+func (c *Client) Process(ctx context.Context, cmd redis.Cmder) error {
+	return c.front.Process(ctx, cmd)
+}
+
+// Do runs a command given as arguments.
+func (c *Client) Do(ctx context.Context, args ...any) *redis.Cmd {
+	cmd := redis.NewCmd(ctx, args...)
+	_ = c.Process(ctx, cmd)
+	return cmd
+}
+
+// Topology returns the current topology, or nil before the first load.
+func (c *Client) Topology() *slotmap.Topology { return c.e.slots.Load() }
+
+// Refresh reloads the topology now (still single-flight with any refresh
+// under way).
+func (c *Client) Refresh(ctx context.Context) error {
+	return c.e.slots.Refresh(ctx, slotmap.ReasonManual)
+}
+
+// PoolStats adds up the connection pool figures of every node's client.
+func (c *Client) PoolStats() *redis.PoolStats {
+	var s redis.PoolStats
+	for _, n := range c.e.nodes.all() {
+		p := n.client.PoolStats()
+		s.Hits += p.Hits
+		s.Misses += p.Misses
+		s.Timeouts += p.Timeouts
+		s.TotalConns += p.TotalConns
+		s.IdleConns += p.IdleConns
+		s.StaleConns += p.StaleConns
+	}
+	return &s
+}
+
+// NodeStats returns each node's connection pool figures, by address.
+func (c *Client) NodeStats() map[string]*redis.PoolStats {
+	out := make(map[string]*redis.PoolStats)
+	for _, n := range c.e.nodes.all() {
+		out[n.addr] = n.client.PoolStats()
+	}
+	return out
+}
+
+// Close closes every node's client and stops the topology refresher.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	f := c.front
+	c.mu.Unlock()
+	_ = f.Close()
+	return c.e.close()
+}
+
+// router is the innermost hook of the front client: it never calls next.
+type router struct{ c *Client }
+
+func (r router) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r router) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return r.c.process(ctx, cmd)
+	}
+}
+
+func (r router) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		return r.c.processPipeline(ctx, cmds)
+	}
+}
+
+// noNext stands for the next hook the router never has: every target it
+// builds names a node, so it is never called.
+func noNext(_ context.Context, cmd redis.Cmder) error {
+	cmd.SetErr(errFrontDial)
+	return errFrontDial
+}
+
+func noNextPipeline(_ context.Context, cmds []redis.Cmder) error {
+	setErr(cmds, errFrontDial)
+	return errFrontDial
+}
+
+// ready loads the topology if it has never been loaded.
+func (c *Client) ready(ctx context.Context) error {
+	if c.e.slots.Load() != nil {
+		return nil
+	}
+	if err := c.e.slots.Refresh(ctx, slotmap.ReasonInitial); err != nil {
+		return fmt.Errorf("redirect: loading the cluster topology: %w", err)
+	}
+	return nil
+}
+
+// process routes one command.
+func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
+	if err := c.ready(ctx); err != nil {
+		cmd.SetErr(err)
+		return err
+	}
+	_, flags, _ := slotmap.Keys(nil, cmd.Args())
+	slot, err := slotmap.CommandSlot(cmd.Args())
+	switch {
+	case err != nil && classify.KindOf(err) == classify.KindCrossSlot && flags&slotmap.FlagSplittable != 0:
+		return c.split(ctx, cmd)
+	case err != nil && !errors.Is(err, slotmap.ErrUnknownCommand):
+		// Cross-slot or malformed: the server would refuse it too; say so
+		// before any traffic.
+		cmd.SetErr(err)
+		return err
+	case slot < 0 && flags&slotmap.FlagAllPrimaries != 0:
+		return c.broadcast(ctx, cmd)
+	}
+	t, err := c.route(slot, flags)
+	if err != nil {
+		cmd.SetErr(err)
+		return err
+	}
+	return c.e.process(ctx, cmd, t, noNext)
+}
+
+// route picks the node for a command of slot (-1: keyless or unknown).
+func (c *Client) route(slot int, flags slotmap.Flags) (target, error) {
+	topo := c.e.slots.Load()
+	if slot < 0 {
+		a := randomPrimary(topo)
+		if a == "" {
+			return target{}, &classify.ClientError{Kind: classify.KindSlotNotCovered,
+				Err: errors.New("redirect: the topology has no primary")}
+		}
+		return target{addr: a}, nil
+	}
+	sh, err := topo.Shard(slot)
+	if err != nil {
+		return target{}, err
+	}
+	if c.e.opts.ReadFromReplicas && flags&slotmap.FlagReadOnly != 0 {
+		if r := healthyReplica(sh); r != "" {
+			return target{addr: r}, nil
+		}
+	}
+	return target{addr: sh.Primary.Addr}, nil
+}
+
+// processPipeline routes a pipeline or a transaction.
+func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	if err := c.ready(ctx); err != nil {
+		setErr(cmds, err)
+		return err
+	}
+	if isTx(cmds) {
+		return c.processTx(ctx, cmds)
+	}
+	groups := make(map[target][]redis.Cmder, 4)
+	var refused []redis.Cmder
+	for _, cmd := range cmds {
+		_, flags, _ := slotmap.Keys(nil, cmd.Args())
+		slot, err := slotmap.CommandSlot(cmd.Args())
+		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
+			cmd.SetErr(err)
+			refused = append(refused, cmd)
+			continue
+		}
+		t, err := c.route(slot, flags)
+		if err != nil {
+			// The slot has no owner yet: send it to any node, whose MOVED
+			// or CLUSTERDOWN the engine handles like any other.
+			t = target{addr: randomPrimary(c.e.slots.Load())}
+		}
+		groups[t] = append(groups[t], cmd)
+	}
+	if len(groups) == 0 {
+		return refused[0].Err()
+	}
+	return c.e.processPipeline(ctx, cmds, groups, noNextPipeline)
+}
+
+// processTx sends a transaction to the node serving its one slot.
+func (c *Client) processTx(ctx context.Context, cmds []redis.Cmder) error {
+	inner := cmds[1 : len(cmds)-1]
+	slot := -1
+	for _, cmd := range inner {
+		s, err := slotmap.CommandSlot(cmd.Args())
+		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
+			setErr(cmds, err)
+			return err
+		}
+		if s < 0 {
+			continue
+		}
+		if slot >= 0 && s != slot {
+			err := fmt.Errorf("%w (a transaction runs on one node: its keys must share a slot; %s is in slot %d, an earlier key in slot %d)",
+				classify.Parse("CROSSSLOT Keys in request don't hash to the same slot"), cmd.Name(), s, slot)
+			setErr(cmds, err)
+			return err
+		}
+		slot = s
+	}
+	t, err := c.route(slot, 0)
+	if err != nil {
+		setErr(cmds, err)
+		return err
+	}
+	return c.e.processTx(ctx, cmds, t, noNextPipeline, true)
+}
+
+// randomPrimary returns the address of a random primary.
+func randomPrimary(t *slotmap.Topology) string {
+	shards := t.Shards()
+	if len(shards) == 0 {
+		return ""
+	}
+	return shards[rand.IntN(len(shards))].Primary.Addr
+}
+
+// healthyReplica returns a random online replica of sh, or "".
+func healthyReplica(sh *slotmap.Shard) string {
+	var n int
+	for _, r := range sh.Replicas {
+		if r.Health == slotmap.HealthOnline {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	pick := rand.IntN(n)
+	for _, r := range sh.Replicas {
+		if r.Health == slotmap.HealthOnline {
+			if pick == 0 {
+				return r.Addr
+			}
+			pick--
+		}
+	}
+	return ""
+}

@@ -1,0 +1,30 @@
+// Package redirect makes go-redis follow a Redis or Valkey Cluster: a Hook
+// for a plain *redis.Client pointed at any node, and a Client with the whole
+// go-redis command API that routes each command to the node serving its
+// slot.
+//
+// Both run one engine. A command goes to a node; when it fails, the engine
+// classifies the error (package classify), asks the retry policy (package
+// retry) what to do, and does it:
+//
+//   - MOVED: re-send at once to the named node, patch that slot in the slot
+//     map (package slotmap) and ask for a coalesced topology refresh;
+//   - ASK: send ASKING and the command in one round trip to the named node,
+//     leaving the slot map alone;
+//   - TRYAGAIN, CLUSTERDOWN, LOADING, BUSY, MASTERDOWN, READONLY, a refused
+//     connection: wait (refreshing the topology first when it may have
+//     changed), then re-send to wherever the slot is now;
+//   - anything else, or a command that may already have run: give up and
+//     return the typed error, wrapped with why.
+//
+// Pipelines re-send only the commands that failed, grouped by node, one
+// round trip per node. A transaction moves as a unit: a server answers a
+// redirected queued command with MOVED or ASK and then fails EXEC with
+// EXECABORT, and go-redis keeps only the EXECABORT, so the engine asks the
+// node why by queueing the same commands between MULTI and DISCARD, which
+// runs none of them.
+//
+// Per-node clients are go-redis clients made from Options.Template with
+// MaxRetries -1: go-redis's own retries re-send a command whose reply was
+// lost, and that command may have run.
+package redirect

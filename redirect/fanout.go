@@ -1,0 +1,198 @@
+package redirect
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+// split runs a multi-key command whose keys span slots (MGET, MSET, DEL,
+// EXISTS, UNLINK, TOUCH) as one command per slot, sent as pipelines, one
+// round trip per node, and merges the replies in the caller's key order.
+// Each part is redirected and retried on its own; a part that fails for good
+// fails the whole command with a PipelineError naming the parts.
+func (c *Client) split(ctx context.Context, cmd redis.Cmder) error {
+	args := cmd.Args()
+	name := cmd.Name()
+	step := 1
+	if name == "mset" {
+		step = 2 // key value pairs
+	}
+	type part struct {
+		cmd  redis.Cmder
+		keys []int // positions of its keys among the command's keys
+	}
+	bySlot := make(map[int]*part)
+	var order []*part
+	for i, k := 1, 0; i+step-1 < len(args); i, k = i+step, k+1 {
+		slot := keySlot(args[i])
+		p := bySlot[slot]
+		if p == nil {
+			p = &part{}
+			bySlot[slot] = p
+			order = append(order, p)
+		}
+		p.keys = append(p.keys, k)
+	}
+	groups := make(map[target][]redis.Cmder, len(order))
+	parts := make([]redis.Cmder, 0, len(order))
+	for slot, p := range bySlot {
+		pargs := make([]any, 0, 1+len(p.keys)*step)
+		pargs = append(pargs, args[0])
+		for _, k := range p.keys {
+			pargs = append(pargs, args[1+k*step:1+k*step+step]...)
+		}
+		switch cmd.(type) {
+		case *redis.SliceCmd:
+			p.cmd = redis.NewSliceCmd(ctx, pargs...)
+		case *redis.IntCmd:
+			p.cmd = redis.NewIntCmd(ctx, pargs...)
+		case *redis.StatusCmd:
+			p.cmd = redis.NewStatusCmd(ctx, pargs...)
+		default:
+			err := fmt.Errorf("redirect: %s with keys in several slots cannot be split for a %T result", name, cmd)
+			cmd.SetErr(err)
+			return err
+		}
+		t, err := c.route(slot, 0)
+		if err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		groups[t] = append(groups[t], p.cmd)
+		parts = append(parts, p.cmd)
+	}
+	if err := c.e.processPipeline(ctx, parts, groups, noNextPipeline); err != nil && !isAnswer(err) {
+		cmd.SetErr(err)
+		return err
+	}
+	switch out := cmd.(type) {
+	case *redis.SliceCmd:
+		vals := make([]any, (len(args)-1)/step)
+		for _, p := range order {
+			pv, err := p.cmd.(*redis.SliceCmd).Result()
+			if err != nil {
+				out.SetErr(err)
+				return err
+			}
+			for j, k := range p.keys {
+				vals[k] = pv[j]
+			}
+		}
+		out.SetVal(vals)
+	case *redis.IntCmd:
+		var sum int64
+		for _, p := range order {
+			n, err := p.cmd.(*redis.IntCmd).Result()
+			if err != nil {
+				out.SetErr(err)
+				return err
+			}
+			sum += n
+		}
+		out.SetVal(sum)
+	case *redis.StatusCmd:
+		for _, p := range order {
+			if err := p.cmd.Err(); err != nil {
+				out.SetErr(err)
+				return err
+			}
+		}
+		out.SetVal("OK")
+	}
+	return nil
+}
+
+// keySlot returns the slot of one key argument as go-redis holds it.
+func keySlot(arg any) int {
+	switch k := arg.(type) {
+	case string:
+		return slotmap.Slot(k)
+	case []byte:
+		return slotmap.SlotBytes(k)
+	}
+	return slotmap.Slot(fmt.Sprint(arg))
+}
+
+// broadcast sends a keyless command that concerns the whole keyspace
+// (FLUSHALL, DBSIZE, KEYS, SCRIPT LOAD, FUNCTION LOAD, ...) to every primary,
+// as go-redis's ClusterClient does, and merges the replies: counts add up,
+// lists are concatenated, a status or a script's SHA1 is the first node's
+// once every node agreed.
+func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
+	topo := c.e.slots.Load()
+	args := cmd.Args()
+	var parts []redis.Cmder
+	groups := make(map[target][]redis.Cmder)
+	for _, sh := range topo.Shards() {
+		var p redis.Cmder
+		switch cmd.(type) {
+		case *redis.StatusCmd:
+			p = redis.NewStatusCmd(ctx, args...)
+		case *redis.IntCmd:
+			p = redis.NewIntCmd(ctx, args...)
+		case *redis.StringSliceCmd:
+			p = redis.NewStringSliceCmd(ctx, args...)
+		case *redis.StringCmd:
+			p = redis.NewStringCmd(ctx, args...)
+		case *redis.BoolSliceCmd:
+			p = redis.NewBoolSliceCmd(ctx, args...)
+		default:
+			// No merge rule for this result type: one node answers.
+			t, err := c.route(-1, 0)
+			if err != nil {
+				cmd.SetErr(err)
+				return err
+			}
+			return c.e.process(ctx, cmd, t, noNext)
+		}
+		t := target{addr: sh.Primary.Addr}
+		groups[t] = append(groups[t], p)
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		err := fmt.Errorf("redirect: %s: the topology has no primary", cmd.Name())
+		cmd.SetErr(err)
+		return err
+	}
+	if err := c.e.processPipeline(ctx, parts, groups, noNextPipeline); err != nil {
+		cmd.SetErr(err)
+		return err
+	}
+	switch out := cmd.(type) {
+	case *redis.StatusCmd:
+		out.SetVal(parts[0].(*redis.StatusCmd).Val())
+	case *redis.StringCmd:
+		out.SetVal(parts[0].(*redis.StringCmd).Val())
+	case *redis.IntCmd:
+		var sum int64
+		for _, p := range parts {
+			sum += p.(*redis.IntCmd).Val()
+		}
+		out.SetVal(sum)
+	case *redis.StringSliceCmd:
+		var all []string
+		for _, p := range parts {
+			all = append(all, p.(*redis.StringSliceCmd).Val()...)
+		}
+		out.SetVal(all)
+	case *redis.BoolSliceCmd:
+		// SCRIPT EXISTS: a script exists only where every primary has it.
+		var and []bool
+		for i, p := range parts {
+			v := p.(*redis.BoolSliceCmd).Val()
+			if i == 0 {
+				and = append(and, v...)
+				continue
+			}
+			for j := range and {
+				and[j] = and[j] && j < len(v) && v[j]
+			}
+		}
+		out.SetVal(and)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package redirect
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+)
+
+// Hook is a go-redis hook that makes a plain *redis.Client pointed at any
+// node of a cluster follow the cluster: it classifies errors, follows MOVED
+// and ASK (in pipelines and transactions too), retries what the policy says
+// may be retried, and once it knows the topology, sends each command
+// straight to the node that serves its slot.
+//
+// Attach is the safe way to add it. One Hook serves one client (and the Tx
+// and Conn values that client makes).
+type Hook struct {
+	e *engine
+
+	// watches counts the WATCHes open through this hook. A transaction
+	// under WATCH must not be re-sent on another connection (its
+	// check-and-set would be lost), and a hook cannot tell which connection
+	// a transaction runs on; so transactions are re-sent only while no
+	// WATCH is open.
+	watches atomic.Int64
+}
+
+var _ redis.Hook = (*Hook)(nil)
+
+// NewHook returns a Hook. Prefer Attach, which also checks the client.
+// Options.Seeds may be empty: the hook then learns the node from the first
+// connection its client dials.
+func NewHook(opts Options) (*Hook, error) {
+	e, err := newEngine(opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Hook{e: e}, nil
+}
+
+// Attach adds a new Hook to c, after checking that c does not retry on its
+// own: go-redis re-sends a command whose reply timed out up to MaxRetries
+// times before a hook sees the failure, which can run a write several times.
+// Set MaxRetries: -1 in c's options; the hook does the retrying, never
+// re-running a command that may have run (unless the policy allows it).
+func Attach(c *redis.Client, opts Options) (*Hook, error) {
+	o := c.Options()
+	// go-redis stores MaxRetries -1 as 0 and the default 0 as 3.
+	if o.MaxRetries > 0 {
+		return nil, fmt.Errorf("redirect: the client's Options.MaxRetries is %d: go-redis would re-send commands whose reply was lost, "+
+			"running them twice; set MaxRetries: -1 and let the hook retry", o.MaxRetries)
+	}
+	if len(opts.Seeds) == 0 {
+		opts.Seeds = []string{o.Addr}
+	}
+	h, err := NewHook(opts)
+	if err != nil {
+		return nil, err
+	}
+	addr := o.Addr
+	h.e.hooked.Store(&addr)
+	c.AddHook(h)
+	return h, nil
+}
+
+// Close closes the hook's per-node clients and stops its topology
+// refresher. The client the hook is attached to is the caller's to close.
+func (h *Hook) Close() error { return h.e.close() }
+
+// DialHook learns the address of the node the hooked client talks to.
+func (h *Hook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if h.e.hooked.Load() == nil {
+			a := addr
+			h.e.hooked.CompareAndSwap(nil, &a)
+		}
+		return next(ctx, network, addr)
+	}
+}
+
+// ProcessHook runs one command through the redirect engine.
+func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if connState(cmd.Name()) {
+			return h.processConnState(ctx, cmd, next)
+		}
+		return h.e.process(ctx, cmd, h.e.preroute(cmd), next)
+	}
+}
+
+// processConnState runs a command that changes the state of its connection
+// (WATCH, MULTI, SELECT, ...): it must run on the connection the caller
+// chose, so it is neither redirected nor retried, only classified.
+func (h *Hook) processConnState(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	err := next(ctx, cmd)
+	switch cmd.Name() {
+	case "watch":
+		if err == nil {
+			h.watches.Add(1)
+		}
+	case "unwatch":
+		if h.watches.Add(-1) < 0 {
+			h.watches.Store(0)
+		}
+	}
+	if err == nil || isGoRedisAnswer(err) {
+		return err
+	}
+	return classify.Classify(err)
+}
+
+// ProcessPipelineHook runs pipelines and transactions through the engine.
+func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 {
+			return next(ctx, cmds)
+		}
+		if isTx(cmds) {
+			// A transaction runs where its client sent it; it may sit on a
+			// WATCHed connection, so it is not routed ahead.
+			return h.e.processTx(ctx, cmds, target{}, next, h.watches.Load() == 0)
+		}
+		return h.e.processPipeline(ctx, cmds, h.e.group(cmds), next)
+	}
+}
+
+// preroute returns where cmd should go first: straight to the owner of its
+// slot once the topology is known, through next otherwise. Before the first
+// redirection the hook has no topology and adds nothing to a command's path.
+func (e *engine) preroute(cmd redis.Cmder) target {
+	if e.slots.Load() == nil {
+		return target{}
+	}
+	if owner, ok := e.ownerOfCmd(cmd); ok {
+		return e.targetOf(owner)
+	}
+	return target{}
+}
+
+// group splits a pipeline by first target.
+func (e *engine) group(cmds []redis.Cmder) map[target][]redis.Cmder {
+	if e.slots.Load() == nil {
+		return map[target][]redis.Cmder{{}: cmds}
+	}
+	groups := make(map[target][]redis.Cmder, 4)
+	for _, c := range cmds {
+		t := e.preroute(c)
+		groups[t] = append(groups[t], c)
+	}
+	return groups
+}
+
+// connState reports commands that change the state of their connection:
+// they only make sense on the connection the caller chose.
+func connState(name string) bool {
+	switch name {
+	case "watch", "unwatch", "multi", "exec", "discard", "select", "auth", "hello",
+		"readonly", "readwrite", "asking", "client", "reset", "quit", "monitor",
+		"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe":
+		return true
+	}
+	return false
+}

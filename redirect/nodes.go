@@ -1,0 +1,190 @@
+package redirect
+
+import (
+	"context"
+	"maps"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// retireDelay is how long the client of a node that left the topology (or
+// that is being reconnected) stays open, so that commands already using it
+// finish instead of failing with "client is closed".
+const retireDelay = 5 * time.Second
+
+// node is one cluster node's go-redis client.
+type node struct {
+	addr   string // as the cluster names it (before AddrMap)
+	client *redis.Client
+}
+
+// retired is a client closed after retireDelay, or at nodeSet.close.
+type retired struct {
+	timer  *time.Timer
+	client *redis.Client
+}
+
+// nodeSet holds one client per node address, created on first use. Reads
+// are lock-free: the map is replaced, never mutated, once published.
+type nodeSet struct {
+	template *redis.Options
+	addrMap  func(string) string
+	readOnly bool // send READONLY on every new connection (replica reads)
+
+	view atomic.Pointer[map[string]*node] // the published map
+
+	mu      sync.Mutex // protects writes to view, retired and closed
+	retired []retired
+	closed  bool
+}
+
+func newNodeSet(template *redis.Options, addrMap func(string) string, readOnly bool) *nodeSet {
+	s := &nodeSet{template: template, addrMap: addrMap, readOnly: readOnly}
+	s.view.Store(&map[string]*node{})
+	return s
+}
+
+// get returns the client of addr, creating it on first use.
+func (s *nodeSet) get(addr string) (*node, error) {
+	if n, ok := (*s.view.Load())[addr]; ok {
+		return n, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	cur := *s.view.Load()
+	if n, ok := cur[addr]; ok {
+		return n, nil
+	}
+	n := &node{addr: addr, client: redis.NewClient(s.options(addr))}
+	next := maps.Clone(cur)
+	next[addr] = n
+	s.view.Store(&next)
+	return n, nil
+}
+
+// options derives a node's client options from the template.
+func (s *nodeSet) options(addr string) *redis.Options {
+	var o redis.Options
+	if s.template != nil {
+		o = *s.template
+	}
+	dial := addr
+	if s.addrMap != nil {
+		dial = s.addrMap(addr)
+	}
+	o.Addr = dial
+	// Retrying is the engine's job: go-redis would re-send a command whose
+	// reply timed out, and that command may have run.
+	o.MaxRetries = -1
+	if o.TLSConfig != nil && o.TLSConfig.ServerName == "" {
+		// Each node presents its own certificate: verify the name the node
+		// is dialled by, as a per-node client of a cluster must.
+		cfg := o.TLSConfig.Clone()
+		if host, _, err := net.SplitHostPort(dial); err == nil {
+			cfg.ServerName = host
+		}
+		o.TLSConfig = cfg
+	}
+	if s.readOnly {
+		prev := o.OnConnect
+		o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+			if prev != nil {
+				if err := prev(ctx, cn); err != nil {
+					return err
+				}
+			}
+			return cn.ReadOnly(ctx).Err()
+		}
+	}
+	return &o
+}
+
+// retain retires the clients of nodes not in addrs.
+func (s *nodeSet) retain(addrs []string) {
+	keep := make(map[string]struct{}, len(addrs))
+	for _, a := range addrs {
+		keep[a] = struct{}{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := *s.view.Load()
+	var next map[string]*node
+	for addr, n := range cur {
+		if _, ok := keep[addr]; ok {
+			continue
+		}
+		if next == nil {
+			next = maps.Clone(cur)
+		}
+		delete(next, addr)
+		s.retireLocked(n.client)
+	}
+	if next != nil {
+		s.view.Store(&next)
+	}
+}
+
+// reconnect replaces addr's client by a new one on next use, for a node whose
+// name now resolves elsewhere (a MOVED that names the node that sent it).
+func (s *nodeSet) reconnect(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := *s.view.Load()
+	n, ok := cur[addr]
+	if !ok {
+		return
+	}
+	next := maps.Clone(cur)
+	delete(next, addr)
+	s.view.Store(&next)
+	s.retireLocked(n.client)
+}
+
+func (s *nodeSet) retireLocked(c *redis.Client) {
+	if s.closed {
+		_ = c.Close()
+		return
+	}
+	s.retired = append(s.retired, retired{timer: time.AfterFunc(retireDelay, func() { _ = c.Close() }), client: c})
+}
+
+// all returns every live node.
+func (s *nodeSet) all() []*node {
+	cur := *s.view.Load()
+	out := make([]*node, 0, len(cur))
+	for _, n := range cur {
+		out = append(out, n)
+	}
+	return out
+}
+
+// close closes every client, retired ones included.
+func (s *nodeSet) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var first error
+	for _, n := range *s.view.Load() {
+		if err := n.client.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.view.Store(&map[string]*node{})
+	for _, r := range s.retired {
+		if r.timer.Stop() { // not fired yet: its client is still open
+			_ = r.client.Close()
+		}
+	}
+	s.retired = nil
+	return first
+}

@@ -1,0 +1,180 @@
+package redirect
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/retry"
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+// Watch runs fn in an optimistic transaction on the node serving the keys'
+// slot; the keys must share a slot. When the slot moves (a MOVED on WATCH or
+// inside fn), fn runs again from the start on the new owner — WATCH
+// included, so its check-and-set still holds. While the slot is being
+// migrated (ASK), fn runs on the importing node, with ASKING before WATCH,
+// before each command and before MULTI, on the transaction's connection.
+// redis.TxFailedErr (a watched key changed) is returned as is, for the
+// caller's own retry loop.
+func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
+	slot := -1
+	for _, k := range keys {
+		s := slotmap.Slot(k)
+		if slot >= 0 && s != slot {
+			return fmt.Errorf("%w (Watch: %q is in slot %d, an earlier key in slot %d)",
+				classify.Parse("CROSSSLOT Keys in request don't hash to the same slot"), k, s, slot)
+		}
+		slot = s
+	}
+	t, err := c.route(slot, 0)
+	if err != nil {
+		return err
+	}
+	var st retry.State
+	for {
+		err := c.watchOnce(ctx, t, fn, keys)
+		if err == nil {
+			c.e.succeeded(t)
+			return nil
+		}
+		if isGoRedisAnswer(err) {
+			return err
+		}
+		err = classify.Classify(err)
+		if st.Start.IsZero() {
+			st = retry.State{Start: c.e.now(), Addr: t.addr, Budget: c.e.budget}
+			if dl, ok := ctx.Deadline(); ok {
+				st.Deadline = dl
+			}
+		}
+		c.e.failed(t, err)
+		d := c.e.policy.Next(&st, err, c.e.now(), c.e.rand)
+		if d.Reconnect {
+			c.e.nodes.reconnect(st.Addr)
+		}
+		switch d.Action {
+		case retry.ActionRedirect:
+			nt, rerr := c.e.redirectTarget(ctx, "watch", st.Addr, d, err)
+			if rerr != nil {
+				return rerr
+			}
+			t = nt
+		case retry.ActionRetry:
+			if werr := c.e.wait(ctx, d, err); werr != nil {
+				return werr
+			}
+			if nt, rerr := c.route(slot, 0); rerr == nil {
+				t = nt
+			}
+		default:
+			return d.Err
+		}
+		st.Addr = t.addr
+	}
+}
+
+// watchOnce runs fn once at t.
+func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) error, keys []string) error {
+	if err := c.e.breaker.Allow(t.addr, c.e.now()); err != nil {
+		return err
+	}
+	if !t.asking {
+		n, err := c.e.nodes.get(t.addr)
+		if err != nil {
+			return err
+		}
+		return n.client.Watch(ctx, fn, keys...)
+	}
+	// A client of its own, with one connection and a hook that sends
+	// ASKING before each command on it: the importing node serves the slot
+	// only to ASKING clients, one command at a time (MULTI ... EXEC counts
+	// as one).
+	opt := c.e.nodes.options(t.addr)
+	opt.PoolSize = 1
+	ac := redis.NewClient(opt)
+	defer ac.Close()
+	ac.AddHook(&askingHook{})
+	return ac.Watch(ctx, fn, keys...)
+}
+
+// askingHook sends ASKING before every command, and before a transaction's
+// MULTI, on the connection that carries them. It serves one Watch call: the
+// process hook it keeps is the one of the transaction's chain, built last.
+type askingHook struct {
+	process redis.ProcessHook
+}
+
+func (h *askingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *askingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	h.process = next
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := next(ctx, redis.NewStatusCmd(ctx, "asking")); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *askingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if isTx(cmds) && h.process != nil {
+			if err := h.process(ctx, redis.NewStatusCmd(ctx, "asking")); err != nil {
+				setErr(cmds, err)
+				return err
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// Subscribe subscribes to channels on one node: the cluster forwards every
+// PUBLISH to every node, so any node serves.
+func (c *Client) Subscribe(ctx context.Context, channels ...string) *redis.PubSub {
+	return c.anyNode(ctx).Subscribe(ctx, channels...)
+}
+
+// PSubscribe subscribes to channel patterns on one node.
+func (c *Client) PSubscribe(ctx context.Context, channels ...string) *redis.PubSub {
+	return c.anyNode(ctx).PSubscribe(ctx, channels...)
+}
+
+// SSubscribe subscribes to shard channels on the primary serving their slot
+// (the channels must share a slot, as the server requires).
+func (c *Client) SSubscribe(ctx context.Context, channels ...string) *redis.PubSub {
+	if err := c.ready(ctx); err == nil && len(channels) > 0 {
+		if t, err := c.route(slotmap.Slot(channels[0]), 0); err == nil {
+			if n, err := c.e.nodes.get(t.addr); err == nil {
+				return n.client.SSubscribe(ctx, channels...)
+			}
+		}
+	}
+	return c.anyNode(ctx).SSubscribe(ctx, channels...)
+}
+
+// anyNode returns a random primary's client, or the first seed's before the
+// topology is known.
+func (c *Client) anyNode(ctx context.Context) *redis.Client {
+	addr := c.e.opts.Seeds[0]
+	if c.ready(ctx) == nil {
+		if a := randomPrimary(c.e.slots.Load()); a != "" {
+			addr = a
+		}
+	}
+	n, err := c.e.nodes.get(addr)
+	if err != nil {
+		// Closed: a client that cannot dial (and so holds nothing to
+		// leak), whose PubSub reports ErrClosed.
+		return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
+			Dialer: func(context.Context, string, string) (net.Conn, error) { return nil, ErrClosed }})
+	}
+	return n.client
+}
