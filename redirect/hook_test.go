@@ -183,7 +183,7 @@ func TestHookFollowsAskDuringMigration(t *testing.T) {
 	require.NoError(t, rdb.Set(ctx, k+"new", "v3", 0).Err())
 	// The ASK did not move the slot in the map: keys still on the source
 	// are still read there.
-	for _, key := range []string{k, k2, k+"new"} {
+	for _, key := range []string{k, k2, k + "new"} {
 		require.NoError(t, rdb.Get(ctx, key).Err(), key)
 	}
 
