@@ -25,10 +25,10 @@ type Cluster struct {
 	// runs it, and for writing while keys move between shards.
 	data sync.RWMutex
 
-	mu     sync.Mutex // protects nodes, timers, closed; serializes topology changes
-	nodes  []*node    // by node index
-	timers map[*time.Timer]struct{}
-	closed bool
+	mu      sync.Mutex // protects nodes, windows, closed; serializes topology changes
+	nodes   []*node    // by node index
+	windows map[*window]struct{}
+	closed  bool
 }
 
 // New starts a cluster for a test and closes it when the test ends. It
@@ -57,7 +57,7 @@ func Start(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, store: st, done: make(chan struct{}), timers: map[*time.Timer]struct{}{}}
+	c := &Cluster{cfg: cfg, store: st, done: make(chan struct{}), windows: map[*window]struct{}{}}
 	t := &topology{
 		owner:      make([]int16, slotmap.SlotCount),
 		migrations: map[int]migration{},
@@ -114,8 +114,8 @@ func (c *Cluster) Close() error {
 func (c *Cluster) closeLocked() error {
 	c.closed = true
 	close(c.done)
-	for tm := range c.timers {
-		tm.Stop()
+	for w := range c.windows {
+		w.timer.Stop()
 	}
 	for _, n := range c.nodes {
 		n.kill()

@@ -64,19 +64,19 @@ func (c *Cluster) Failover(shard int, opts FailoverOptions) error {
 		c.nodes[old].kill()
 	}
 	if opts.DownFor > 0 {
-		var tm *time.Timer
-		tm = time.AfterFunc(opts.DownFor, func() { c.endFailover(tm, shard, old, opts.RefuseConns) })
-		c.timers[tm] = struct{}{}
+		w := new(window)
+		w.timer = time.AfterFunc(opts.DownFor, func() { c.endFailover(w, shard, old, opts.RefuseConns) })
+		c.windows[w] = struct{}{}
 	}
 	return nil
 }
 
 // endFailover ends a failover's window: the shard serves again and a
 // crashed old primary comes back as a replica.
-func (c *Cluster) endFailover(tm *time.Timer, shard, old int, restart bool) {
+func (c *Cluster) endFailover(w *window, shard, old int, restart bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.timers, tm)
+	delete(c.windows, w)
 	if c.closed {
 		return
 	}
@@ -156,4 +156,9 @@ func (c *Cluster) AddNode() (string, error) {
 		return nil
 	})
 	return addr, err
+}
+
+// window is a failover window waiting to end.
+type window struct {
+	timer *time.Timer // read under Cluster.mu
 }
