@@ -74,6 +74,9 @@ func (c *Client) split(ctx context.Context, cmd redis.Cmder) error {
 		vals := make([]any, (len(args)-1)/step)
 		for _, p := range order {
 			pv, err := p.cmd.(*redis.SliceCmd).Result()
+			if err == nil && len(pv) != len(p.keys) {
+				err = fmt.Errorf("redirect: %s: a node answered %d values for %d keys (%v)", name, len(pv), len(p.keys), p.cmd.Args())
+			}
 			if err != nil {
 				out.SetErr(err)
 				return err

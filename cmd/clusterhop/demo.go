@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,7 @@ func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
 	fs.StringVar(&cfg.addr, "addr", "", "host:port of a real cluster node: run the workload there, without topology operations")
 	fs.DurationVar(&cfg.opTimeout, "op-timeout", 8*time.Second, "each operation's deadline, as an application would set it")
-	fs.IntVar(&cfg.slots, "migrate-slots", 64, "how many slots the demo migrates between shards")
+	fs.IntVar(&cfg.slots, "migrate-slots", 32, "how many slots (holding workload keys) the demo migrates between shards")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop demo [flags]\n\n"+
 			"Runs SET/GET/INCR, pipelines, transactions and MGETs through redirect.Client on an\n"+
@@ -273,18 +274,28 @@ func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, e
 		return nil
 	}
 	from, to := c.Primary(0), c.Primary(1)
-	first := -1
-	for s := 0; s < slotmap.SlotCount && first < 0; s++ {
-		if c.SlotOwner(s) == from {
-			first = s
+	// The slots of the workload's tags that the first primary serves: each
+	// has keys, so clients meet every stage of the migration.
+	var slots []int
+	seen := map[int]bool{}
+	for t := 0; t < tags && len(slots) < cfg.slots; t++ {
+		s := slotmap.Slot("{t" + strconv.Itoa(t) + "}")
+		if c.SlotOwner(s) == from && !seen[s] {
+			seen[s] = true
+			slots = append(slots, s)
 		}
 	}
-	event("migrating slots %d-%d from %s to %s, key by key", first, first+cfg.slots-1, from, to)
-	step := max(time.Millisecond, time.Duration(0.25*float64(cfg.duration))/time.Duration(max(1, cfg.slots)*4))
-	for s := first; s < first+cfg.slots; s++ {
+	event("migrating %d slots (%v ...) from %s to %s, key by key", len(slots), slots[:min(4, len(slots))], from, to)
+	// The migration takes about a quarter of the run: slot i is due at
+	// start + (i+1)/n of that, and keys move one at a time, pausing only
+	// while ahead of schedule (a loaded machine moves keys slowly enough).
+	budget := time.Duration(0.25 * float64(cfg.duration))
+	begin := time.Now()
+	for i, s := range slots {
 		if err := c.BeginMigration(s, to); err != nil {
 			return err
 		}
+		due := begin.Add(budget * time.Duration(i+1) / time.Duration(len(slots)))
 		for {
 			n, err := c.MigrateKeys(s, 1)
 			if err != nil {
@@ -293,13 +304,15 @@ func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, e
 			if n == 0 {
 				break
 			}
-			sleepCtx(ctx, step)
+			if ahead := time.Until(due) / time.Duration(2*cfg.clients); ahead > 0 {
+				sleepCtx(ctx, ahead)
+			}
 		}
 		if err := c.FinishMigration(s); err != nil {
 			return err
 		}
 	}
-	event("migration done: %d slots now served by %s", cfg.slots, to)
+	event("migration done: %d slots now served by %s", len(slots), to)
 
 	if !at(0.15) {
 		return nil
@@ -315,8 +328,18 @@ func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, e
 	event("%s is back as a replica; new primary %s", victim, c.Primary(2))
 
 	loading := c.Primary(1)
-	event("%s answers LOADING to its next 200 commands", loading)
-	return c.InjectError(loading, clustertest.FaultSpec{Reply: "LOADING Redis is loading the dataset in memory", Count: 200})
+	event("%s answers LOADING to its next 50 commands", loading)
+	// As a loading server does: it refuses data commands, while MULTI,
+	// EXEC and DISCARD (flagged "loading" in COMMAND INFO) still run, so a
+	// queued command's LOADING turns into EXECABORT.
+	return c.InjectError(loading, clustertest.FaultSpec{Reply: "LOADING Redis is loading the dataset in memory", Count: 50,
+		Match: func(args []string) bool {
+			switch strings.ToUpper(args[0]) {
+			case "MULTI", "EXEC", "DISCARD", "ASKING", "READONLY", "HELLO", "CLIENT":
+				return false
+			}
+			return true
+		}})
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
