@@ -98,8 +98,17 @@ func (cn *conn) command(args []string) {
 		}
 		cn.writeValue(out)
 	case "GETKEYS":
-		if len(args) < 3 {
+		if len(args) < 4 {
 			cn.peer.WriteError("ERR wrong number of arguments for 'command|getkeys' command")
+			return
+		}
+		e, known := t.byKey[strings.ToLower(args[2])]
+		if !known {
+			cn.peer.WriteError("ERR Invalid command specified")
+			return
+		}
+		if arity, n := e.elems[1].num, len(args)-2; (arity > 0 && n != arity) || n < -arity {
+			cn.peer.WriteError("ERR Invalid number of arguments specified for command")
 			return
 		}
 		idx, _, ok := slotmap.KeysStrings(nil, args[2:])

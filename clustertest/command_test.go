@@ -40,7 +40,7 @@ func TestCommandInfoAsRedis70(t *testing.T) {
 			keys, err := cl.CommandGetKeys(ctx, "MSET", "a", "1", "b", "2").Result()
 			require.NoError(t, err)
 			assert.Equal(t, []string{"a", "b"}, keys)
-			assert.EqualError(t, cl.CommandGetKeys(ctx, "PING").Err(), "ERR The command has no key arguments")
+			assert.EqualError(t, cl.CommandGetKeys(ctx, "PING", "x").Err(), "ERR The command has no key arguments")
 
 			docs, err := cl.Do(ctx, "COMMAND", "DOCS", "get").Result()
 			require.NoError(t, err)

@@ -147,6 +147,13 @@ func (cn *conn) exec(name string, args []string) {
 		}
 	}
 	switch name {
+	case "ASKING", "READONLY", "READWRITE":
+		if len(args) != 1 {
+			cn.refuse("ERR wrong number of arguments for '" + strings.ToLower(name) + "' command")
+			return
+		}
+	}
+	switch name {
 	case "ASKING":
 		cn.asking = true
 		cn.peer.WriteOK()
@@ -166,8 +173,8 @@ func (cn *conn) exec(name string, args []string) {
 		} else {
 			cn.refuse("ERR SELECT is not allowed in cluster mode")
 		}
-	case "MOVE", "SWAPDB":
-		cn.refuse("ERR " + name + " is not allowed in cluster mode")
+	case "SWAPDB":
+		cn.refuse("ERR SWAPDB is not allowed in cluster mode")
 	case "FLUSHALL":
 		// A node flushes only its own data; here that is its shard's
 		// database.
@@ -212,6 +219,11 @@ func (cn *conn) routed(name string, args []string) {
 		if cn.inMulti {
 			cn.multiKeys = append(cn.multiKeys, keys...)
 		}
+	}
+	if name == "MOVE" {
+		// A real node routes MOVE by its key first, then refuses it.
+		cn.refuse("ERR MOVE is not allowed in cluster mode")
+		return
 	}
 	if cn.inMulti && known && write && name != "WATCH" {
 		cn.multiWrite = true

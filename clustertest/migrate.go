@@ -73,6 +73,22 @@ func (c *Cluster) MigrateKeys(slot, n int) (int, error) {
 	return moved, nil
 }
 
+// MoveKey moves key, of a migrating slot, from the source to the target
+// now, and reports false when the source does not hold it. Tests use it to
+// split a multi-key command's keys between the two nodes.
+func (c *Cluster) MoveKey(key string) (bool, error) {
+	slot := slotmap.Slot(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.topo.Load().migrations[slot]
+	if !ok {
+		return false, fmt.Errorf("%w: %d (of key %q)", ErrNotMigrating, slot, key)
+	}
+	c.data.Lock()
+	defer c.data.Unlock()
+	return c.store.move(key, m.from, m.to), nil
+}
+
 // FinishMigration moves the keys left in slot and gives the slot to the
 // target, as CLUSTER SETSLOT NODE does: from then on every node answers
 // MOVED to the target for it.

@@ -32,7 +32,7 @@ const (
 	ReplyMasterDown = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 
 	// ReplyBusy answers commands while a script runs past its time limit.
-	ReplyBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT."
+	ReplyBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 
 	// ReplyExecAbort answers EXEC when a command queued in the transaction
 	// was refused (redirected, or rejected by the server).
