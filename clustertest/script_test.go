@@ -231,7 +231,7 @@ func (f fakeTarget) addr(name string) (string, error) {
 }
 
 func (f fakeTarget) begin(slot int, to string) error { return f.c.BeginMigration(slot, to) }
-func (f fakeTarget) finish(slot int) error          { return f.c.FinishMigration(slot) }
+func (f fakeTarget) finish(slot int) error           { return f.c.FinishMigration(slot) }
 func (f fakeTarget) moveKey(key string) error {
 	moved, err := f.c.MoveKey(key)
 	if err == nil && !moved {
