@@ -288,6 +288,26 @@ func TestHarness(t *testing.T) {
 		assert.Equal(t, []string{primary}, c.Replicas(replica))
 	})
 
+	t.Run("heal", func(t *testing.T) {
+		paused, killed := c.Replicas(c.Primaries()[0])[0], c.Replicas(c.Primaries()[1])[0]
+		slot := slotmap.Slot("{heal}")
+		to := c.Primaries()[0]
+		if c.Owner(slot) == to {
+			to = c.Primaries()[1]
+		}
+		require.NoError(t, c.BeginMigration(ctx, slot, to))
+		require.NoError(t, c.Pause(paused))
+		require.NoError(t, c.Kill(killed))
+
+		require.NoError(t, c.Heal(ctx))
+		assert.Equal(t, to, c.Owner(slot), "the open migration was finished")
+		for _, a := range []string{paused, killed} {
+			assert.Equal(t, "PONG", nodeClient(t, a, time.Second).Ping(ctx).Val(), "%s answers again", a)
+		}
+		_, err := c.MigrateKeys(ctx, slot, 1)
+		assert.ErrorContains(t, err, "not being migrated")
+	})
+
 	t.Run("close", func(t *testing.T) {
 		require.NoError(t, c.Close())
 		require.NoError(t, c.Close(), "Close twice")

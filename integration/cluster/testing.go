@@ -145,8 +145,10 @@ func (c *Cluster) Heal(ctx context.Context) error {
 	for _, n := range c.nodes {
 		switch c.state(n) {
 		case statePaused:
+			c.cfg.Logf("cluster: heal: resuming %s", n.addr)
 			errs = append(errs, c.Resume(n.addr))
 		case stateKilled:
+			c.cfg.Logf("cluster: heal: restarting %s", n.addr)
 			done, err := c.startNode(n)
 			if err == nil {
 				err = n.waitReady(ctx, done)
@@ -164,6 +166,7 @@ func (c *Cluster) Heal(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	for _, s := range slots {
+		c.cfg.Logf("cluster: heal: finishing the migration of slot %d", s)
 		for {
 			moved, err := c.MigrateKeys(ctx, s, 0)
 			if err != nil {
