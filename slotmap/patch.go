@@ -120,20 +120,34 @@ func sameRouting(a, b *Topology) bool {
 			return false
 		}
 	}
-	for ci := range chunkCount {
-		ca, cb := a.table[ci], b.table[ci]
-		for k := range chunkSize {
-			ia, ib := ca[k], cb[k]
-			if ia == noShard || ib == noShard {
-				if ia != ib {
-					return false
-				}
-				continue
-			}
-			if a.shards[ia].Primary.Addr != b.shards[ib].Primary.Addr {
-				return false
-			}
+	return slices.Equal(a.routes(), b.routes())
+}
+
+// route is a run of slots served by one primary.
+type route struct {
+	Range
+	addr string
+}
+
+// routes lists t's slot owners as sorted runs, adjacent runs of the same
+// primary merged, so that views built differently (patched or parsed)
+// compare equal when they route alike. It costs the number of ranges, not
+// of slots.
+func (t *Topology) routes() []route {
+	var out []route
+	for _, s := range t.shards {
+		for _, r := range s.Ranges {
+			out = append(out, route{r, s.Primary.Addr})
 		}
 	}
-	return true
+	slices.SortFunc(out, func(x, y route) int { return x.Start - y.Start })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && merged[n-1].addr == r.addr && merged[n-1].End+1 == r.Start {
+			merged[n-1].End = r.End
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
 }
