@@ -227,10 +227,11 @@ func formatDelays(m map[classify.Kind]time.Duration) string {
 	return strings.Join(items, ",")
 }
 
-// ParseJSON reads a Policy from JSON (see Policy.UnmarshalJSON).
+// ParseJSON reads a Policy from one JSON object (see Policy.UnmarshalJSON);
+// trailing data after it is an error.
 func ParseJSON(data []byte) (Policy, error) {
 	var p Policy
-	err := json.Unmarshal(data, &p)
+	err := p.UnmarshalJSON(data)
 	return p, err
 }
 
@@ -306,7 +307,7 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 			return err
 		}
 	}
-	if w.Delays != nil {
+	if len(w.Delays) > 0 {
 		q.Delays = make(map[classify.Kind]time.Duration, len(w.Delays))
 		for _, name := range slices.Sorted(maps.Keys(w.Delays)) {
 			k, err := delayKind(name)

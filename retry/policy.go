@@ -12,7 +12,7 @@ import (
 // where each number comes from.
 const (
 	DefaultMaxRedirects = 16
-	DefaultMaxRetries   = 50
+	DefaultMaxRetries   = 60
 	DefaultMinBackoff   = 100 * time.Millisecond
 	DefaultMaxBackoff   = time.Second
 	DefaultMultiplier   = 2.0
@@ -38,7 +38,7 @@ type Policy struct {
 
 	// MaxRetries bounds the delayed retries of one command (TRYAGAIN,
 	// CLUSTERDOWN, LOADING, BUSY, MASTERDOWN, READONLY, UNBLOCKED,
-	// connection failures, ...). Separate from MaxRedirects. Default 50:
+	// connection failures, ...). Separate from MaxRedirects. Default 60:
 	// enough for a failover with cluster-node-timeout 15s (see doc.go);
 	// the context deadline and Timeout end waiting sooner when they say so.
 	MaxRetries int `json:"max_retries,omitempty"`
@@ -49,10 +49,12 @@ type Policy struct {
 	DisableRetries bool `json:"disable_retries,omitempty"`
 
 	// MinBackoff is the base delay of every retryable kind without an
-	// entry in Delays (TRYAGAIN's built-in base is 10ms). Default 100ms.
+	// entry in Delays (TRYAGAIN's built-in base is 10ms). Default 100ms,
+	// or MaxBackoff when that is set lower.
 	MinBackoff time.Duration `json:"min_backoff,omitempty"`
 
-	// MaxBackoff caps every delay. Default 1s.
+	// MaxBackoff caps every delay. Default 1s, or MinBackoff when that is
+	// set higher.
 	MaxBackoff time.Duration `json:"max_backoff,omitempty"`
 
 	// Multiplier is the growth of the delay ceiling per retry: retry n
@@ -156,13 +158,13 @@ func (p Policy) Validate() error {
 	case p.MaxRedirects < 0:
 		return bad("max_redirects", p.MaxRedirects, "must not be negative (0 means 16)")
 	case p.MaxRetries < 0:
-		return bad("max_retries", p.MaxRetries, "must not be negative (0 means 50; disable_retries=true turns retries off)")
+		return bad("max_retries", p.MaxRetries, "must not be negative (0 means 60; disable_retries=true turns retries off)")
 	case p.MinBackoff < 0:
 		return bad("min_backoff", p.MinBackoff, "must not be negative")
 	case p.MaxBackoff < 0:
 		return bad("max_backoff", p.MaxBackoff, "must not be negative")
-	case p.minBackoff() > p.maxBackoff():
-		return bad("min_backoff", p.minBackoff(), "greater than max_backoff ("+p.maxBackoff().String()+")")
+	case p.MinBackoff > 0 && p.MaxBackoff > 0 && p.MinBackoff > p.MaxBackoff:
+		return bad("min_backoff", p.MinBackoff, "greater than max_backoff ("+p.MaxBackoff.String()+")")
 	case p.Multiplier != 0 && !(p.Multiplier >= 1 && p.Multiplier <= 1e6):
 		return bad("multiplier", p.Multiplier, "must be between 1 and 1e6")
 	case p.Timeout < 0:
@@ -208,18 +210,21 @@ func (p *Policy) maxRetries() int {
 	return DefaultMaxRetries
 }
 
+// minBackoff and maxBackoff keep a default from contradicting the other
+// field when only one is set: max_backoff=20ms alone lowers the minimum to
+// 20ms, min_backoff=2s alone raises the maximum to 2s.
 func (p *Policy) minBackoff() time.Duration {
 	if p.MinBackoff > 0 {
 		return p.MinBackoff
 	}
-	return DefaultMinBackoff
+	return min(DefaultMinBackoff, p.maxBackoff())
 }
 
 func (p *Policy) maxBackoff() time.Duration {
 	if p.MaxBackoff > 0 {
 		return p.MaxBackoff
 	}
-	return DefaultMaxBackoff
+	return max(DefaultMaxBackoff, p.MinBackoff)
 }
 
 func (p *Policy) multiplier() float64 {
