@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/integration/cluster"
+	"github.com/clusterhop/clusterhop/internal/workload"
 	"github.com/clusterhop/clusterhop/redirect"
 )
 
@@ -266,7 +267,7 @@ func measure(ctx context.Context, bc benchClient, wl string, conc int, d time.Du
 	wg.Wait()
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	p50, _, p99, _ := percentiles(lat)
+	p50, _, p99, _ := workload.Percentiles(lat)
 	o := ops.Load()
 	return benchResult{
 		Client: bc.name, Workload: wl, Concurrency: conc,

@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/clusterhop/clusterhop/classify"
 	"github.com/clusterhop/clusterhop/clustertest"
+	"github.com/clusterhop/clusterhop/internal/workload"
 	"github.com/clusterhop/clusterhop/redirect"
 	"github.com/clusterhop/clusterhop/retry"
 	"github.com/clusterhop/clusterhop/slotmap"
@@ -60,22 +59,17 @@ func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
 
 // report is the demo's outcome; its JSON form is stable for scripts.
 type report struct {
-	Target         string             `json:"target"`
-	Duration       string             `json:"duration"`
-	Clients        int                `json:"clients"`
-	Seed           uint64             `json:"seed"`
-	Operations     int64              `json:"operations"`
-	ByOperation    map[string]int64   `json:"by_operation"`
-	Redirects      map[string]int64   `json:"redirects"`
-	Retries        map[string]int64   `json:"retries"`
-	Refreshes      int64              `json:"topology_refreshes"`
-	GiveUps        int64              `json:"give_ups"`
-	SurfacedErrors int64              `json:"surfaced_errors"`
-	InDoubtErrors  int64              `json:"in_doubt_errors"`
-	ErrorSamples   map[string]int64   `json:"error_samples,omitempty"`
-	Verdict        verdict            `json:"verdict"`
-	LatencyMs      map[string]float64 `json:"latency_ms"`
-	Timeline       []string           `json:"timeline"`
+	Target   string `json:"target"`
+	Duration string `json:"duration"`
+	Clients  int    `json:"clients"`
+	Seed     uint64 `json:"seed"`
+	workload.Summary
+	Redirects map[string]int64 `json:"redirects"`
+	Retries   map[string]int64 `json:"retries"`
+	Refreshes int64            `json:"topology_refreshes"`
+	GiveUps   int64            `json:"give_ups"`
+	Verdict   workload.Verdict `json:"verdict"`
+	Timeline  []string         `json:"timeline"`
 }
 
 // counters is the demo's Observer.
@@ -155,20 +149,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("loading the topology from %s: %w", seed, err)
 	}
 
-	st := &stats{}
-	ledgers := make([]*ledger, cfg.clients)
 	runCtx, stop := context.WithTimeout(ctx, cfg.duration)
 	defer stop()
-	var wg sync.WaitGroup
-	for i := range ledgers {
-		ledgers[i] = newLedger()
-		w := &worker{id: i, rng: rand.New(rand.NewPCG(cfg.seed, uint64(i))), c: cl, l: ledgers[i], st: st, opTimeout: cfg.opTimeout}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.run(runCtx)
-		}()
-	}
+	run := workload.Start(runCtx, cl, workload.Config{Workers: cfg.clients, Seed: cfg.seed, OpTimeout: cfg.opTimeout})
 
 	var timeline []string
 	event := func(format string, a ...any) {
@@ -188,46 +171,32 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		select {
 		case <-ticker.C:
 			log.status("%6.1fs  ops %-8d redirects %-6d retries %-6d refreshes %-4d errors %d",
-				time.Since(log.start).Seconds(), st.ops.Load(), sum(&obs.redirects), sum(&obs.retries),
-				obs.refreshes.Load(), st.surfaced.Load())
+				time.Since(log.start).Seconds(), run.Ops(), sum(&obs.redirects), sum(&obs.retries),
+				obs.refreshes.Load(), run.Errors())
 		case <-runCtx.Done():
 		}
 	}
 	ticker.Stop()
-	wg.Wait()
+	summary := run.Wait()
 	tlErr := <-tlDone
 	log.done()
 
 	vctx, vcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer vcancel()
-	v, err := verify(vctx, cl, ledgers)
+	v, err := run.Verify(vctx, cl)
 	if err != nil {
 		return fmt.Errorf("verifying the writes: %w", err)
 	}
-	p50, p90, p99, pmax := percentiles(st.latencies)
 	rep := report{
 		Target: "fake cluster (3 primaries, 3 replicas)", Duration: cfg.duration.String(),
-		Clients: cfg.clients, Seed: cfg.seed, Operations: st.ops.Load(),
-		ByOperation: map[string]int64{}, Redirects: byKind(&obs.redirects), Retries: byKind(&obs.retries),
+		Clients: cfg.clients, Seed: cfg.seed, Summary: summary,
+		Redirects: byKind(&obs.redirects), Retries: byKind(&obs.retries),
 		Refreshes: obs.refreshes.Load(), GiveUps: obs.giveUps.Load(),
-		SurfacedErrors: st.surfaced.Load(), InDoubtErrors: st.inDoubt.Load(),
-		Verdict:   v,
-		LatencyMs: map[string]float64{"p50": p50, "p90": p90, "p99": p99, "max": pmax},
-		Timeline:  timeline,
+		Verdict: v, Timeline: timeline,
 	}
 	if fake == nil {
 		rep.Target = "real cluster at " + cfg.addr
 	}
-	for i, n := range opNames {
-		rep.ByOperation[n] = st.byOp[i].Load()
-	}
-	st.samples.Range(func(k, n any) bool {
-		if rep.ErrorSamples == nil {
-			rep.ErrorSamples = map[string]int64{}
-		}
-		rep.ErrorSamples[k.(string)] = n.(*atomic.Int64).Load()
-		return true
-	})
 	if cfg.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -278,8 +247,8 @@ func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, e
 	// has keys, so clients meet every stage of the migration.
 	var slots []int
 	seen := map[int]bool{}
-	for t := 0; t < tags && len(slots) < cfg.slots; t++ {
-		s := slotmap.Slot("{t" + strconv.Itoa(t) + "}")
+	for t := 0; t < workload.Tags && len(slots) < cfg.slots; t++ {
+		s := slotmap.Slot(workload.TagKey("", t))
 		if c.SlotOwner(s) == from && !seen[s] {
 			seen[s] = true
 			slots = append(slots, s)

@@ -1,4 +1,8 @@
-package main
+// Package workload is the mixed read/write load that the demo, the
+// integration tests and the benchmark run against a cluster, with a ledger
+// of what was acknowledged so that lost and duplicated writes can be found
+// afterwards.
+package workload
 
 import (
 	"context"
@@ -16,11 +20,11 @@ import (
 	"github.com/clusterhop/clusterhop/classify"
 )
 
-// tags is the number of hash tags the workload spreads its keys over; each
+// Tags is the number of hash tags the workload spreads its keys over; each
 // worker's keys under one tag share a slot, so transactions and MGETs of a
 // tag are legal, and the tags spread over every shard. Few enough that the
 // slots the demo migrates see traffic all the time.
-const tags = 512
+const Tags = 512
 
 // ledger is what one worker knows it wrote: the last acknowledged value of
 // each of its keys, the values written in doubt since, and its counters'
@@ -91,16 +95,21 @@ type worker struct {
 	l   *ledger
 	st  *stats
 	seq int
-	// opTimeout bounds each operation, as an application's deadline would.
-	opTimeout time.Duration
+	cfg *Config
+}
+
+// TagKey returns the hash tag of tag n of a workload with prefix: the
+// workload's keys under it share its slot.
+func TagKey(prefix string, n int) string {
+	return "{" + prefix + "t" + strconv.Itoa(n) + "}"
 }
 
 func (w *worker) strKey(tag int) string {
-	return "{t" + strconv.Itoa(tag) + "}:s:" + strconv.Itoa(w.id)
+	return TagKey(w.cfg.Prefix, tag) + ":s:" + strconv.Itoa(w.id)
 }
 
 func (w *worker) ctrKey(tag int) string {
-	return "{t" + strconv.Itoa(tag) + "}:c:" + strconv.Itoa(w.id)
+	return TagKey(w.cfg.Prefix, tag) + ":c:" + strconv.Itoa(w.id)
 }
 
 func (w *worker) next() string {
@@ -117,14 +126,21 @@ func (w *worker) run(ctx context.Context) {
 	}()
 	for ctx.Err() == nil {
 		op := w.pick()
-		octx, cancel := context.WithTimeout(context.Background(), w.opTimeout)
+		octx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
 		start := time.Now()
-		err := w.do(octx, op)
-		lat = append(lat, time.Since(start))
+		key, err := w.do(octx, op)
+		took := time.Since(start)
+		lat = append(lat, took)
 		cancel()
 		w.st.ops.Add(1)
 		w.st.byOp[op].Add(1)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		if w.cfg.Observe != nil {
+			w.cfg.Observe(Result{Op: opNames[op], Key: key, Err: err, At: start, Took: took})
+		}
+		if err != nil {
 			w.st.surfaced.Add(1)
 			if classify.InDoubt(err) {
 				w.st.inDoubt.Add(1)
@@ -156,28 +172,30 @@ func (w *worker) pick() opKind {
 	}
 }
 
-// do runs one operation and records what it wrote.
-func (w *worker) do(ctx context.Context, op opKind) error {
-	tag := w.rng.IntN(tags)
+// do runs one operation, records what it wrote, and returns the key it is
+// about (the first, for several) and its error.
+func (w *worker) do(ctx context.Context, op opKind) (string, error) {
+	tag := w.rng.IntN(Tags)
 	switch op {
 	case opSet:
 		k, v := w.strKey(tag), w.next()
 		err := w.c.Set(ctx, k, v, 0).Err()
 		w.l.set(k, v, err)
-		return err
+		return k, err
 	case opGet:
-		return w.c.Get(ctx, w.strKey(tag)).Err()
+		k := w.strKey(tag)
+		return k, w.c.Get(ctx, k).Err()
 	case opIncr:
 		k := w.ctrKey(tag)
 		err := w.c.Incr(ctx, k).Err()
 		w.l.incr(k, err)
-		return err
+		return k, err
 	case opPipeline:
 		keys := make([]string, 8)
 		vals := make([]string, 8)
 		cmds, err := w.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range keys {
-				keys[i], vals[i] = w.strKey(w.rng.IntN(tags)), w.next()
+				keys[i], vals[i] = w.strKey(w.rng.IntN(Tags)), w.next()
 				p.Set(ctx, keys[i], vals[i], 0)
 			}
 			return nil
@@ -185,7 +203,7 @@ func (w *worker) do(ctx context.Context, op opKind) error {
 		for i, c := range cmds {
 			w.l.set(keys[i], vals[i], c.Err())
 		}
-		return err
+		return keys[0], err
 	case opTx:
 		k, ck, v := w.strKey(tag), w.ctrKey(tag), w.next()
 		_, err := w.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -195,24 +213,25 @@ func (w *worker) do(ctx context.Context, op opKind) error {
 		})
 		w.l.set(k, v, err)
 		w.l.incr(ck, err)
-		return err
+		return k, err
 	default:
 		if w.rng.IntN(2) == 0 {
 			// Two keys of one slot: while the slot migrates and its keys
 			// are split between the nodes, the server answers TRYAGAIN.
-			return w.c.MGet(ctx, w.strKey(tag), w.ctrKey(tag)).Err()
+			k := w.strKey(tag)
+			return k, w.c.MGet(ctx, k, w.ctrKey(tag)).Err()
 		}
 		// Keys of four slots: the client splits the MGET by slot.
 		keys := make([]string, 4)
 		for i := range keys {
-			keys[i] = w.strKey(w.rng.IntN(tags))
+			keys[i] = w.strKey(w.rng.IntN(Tags))
 		}
-		return w.c.MGet(ctx, keys...).Err()
+		return keys[0], w.c.MGet(ctx, keys...).Err()
 	}
 }
 
-// verdict is the final check of what the workload acknowledged.
-type verdict struct {
+// Verdict is the final check of what the workload acknowledged.
+type Verdict struct {
 	Checked    int      `json:"checked"`
 	Lost       int      `json:"lost"`
 	Duplicated int      `json:"duplicated"`
@@ -223,8 +242,8 @@ type verdict struct {
 // last acknowledged value (or a value written in doubt since); a counter
 // must hold its acknowledged increments plus at most its in-doubt ones —
 // fewer is a lost write, more a command that ran twice.
-func verify(ctx context.Context, c redis.UniversalClient, ledgers []*ledger) (verdict, error) {
-	var v verdict
+func verify(ctx context.Context, c redis.UniversalClient, ledgers []*ledger) (Verdict, error) {
+	var v Verdict
 	note := func(format string, args ...any) {
 		if len(v.Problems) < 20 {
 			v.Problems = append(v.Problems, fmt.Sprintf(format, args...))
@@ -285,8 +304,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// percentiles returns p50, p90, p99 and the maximum of lat, in milliseconds.
-func percentiles(lat []time.Duration) (p50, p90, p99, maxMs float64) {
+// Percentiles returns p50, p90, p99 and the maximum of lat, in milliseconds.
+func Percentiles(lat []time.Duration) (p50, p90, p99, maxMs float64) {
 	if len(lat) == 0 {
 		return 0, 0, 0, 0
 	}
