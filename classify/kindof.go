@@ -7,8 +7,20 @@ import "errors"
 // a raw go-redis reply or io.EOF has its kind too). It returns KindUnknown
 // for an error Classify does not recognise, such as redis.Nil.
 func KindOf(err error) Kind {
-	if err == nil {
+	// Unwrapped typed errors, the common case, skip errors.As.
+	switch e := err.(type) {
+	case nil:
 		return KindNone
+	case *MovedError:
+		return KindMoved
+	case *AskError:
+		return KindAsk
+	case *RedirectError:
+		return KindRedirect
+	case *Error:
+		return e.Kind
+	case *ClientError:
+		return e.Kind
 	}
 	if k, ok := typedKind(err); ok {
 		return k
@@ -52,8 +64,12 @@ func typedKind(err error) (Kind, bool) {
 // NotSent), and for errors Classify does not recognise, which no retry
 // policy should retry anyway.
 func InDoubt(err error) bool {
-	if err == nil {
+	// Unwrapped typed errors, the common case, skip errors.As.
+	switch e := err.(type) {
+	case nil, *Error, *MovedError, *AskError, *RedirectError:
 		return false
+	case *ClientError:
+		return e.Sent
 	}
 	var ce *ClientError
 	if errors.As(err, &ce) {
