@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -113,4 +114,59 @@ func TestClusterClientWorks(t *testing.T) {
 		assert.Equal(t, i, v)
 	}
 	assert.Zero(t, c.Counters().Redirects["MOVED"], "the client routed every key itself")
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg     clustertest.Config
+		wantErr string
+	}{
+		{clustertest.Config{}, ""},
+		{clustertest.Config{Shards: 1, ReplicasPerShard: 2}, ""},
+		{clustertest.Config{Shards: -1}, "Config.Shards is -1"},
+		{clustertest.Config{Shards: 100000}, "Config.Shards is 100000"},
+		{clustertest.Config{ReplicasPerShard: -2}, "Config.ReplicasPerShard is -2"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if tt.wantErr == "" {
+			assert.NoError(t, err, "%+v", tt.cfg)
+			continue
+		}
+		assert.ErrorContains(t, err, tt.wantErr)
+		_, err = clustertest.Start(tt.cfg)
+		assert.ErrorContains(t, err, tt.wantErr, "Start validates")
+	}
+}
+
+// Close ends connections blocked in a command, and the goroutines of
+// subscribed connections (TestMain checks for leaks).
+func TestCloseEndsBlockedAndSubscribedConnections(t *testing.T) {
+	c, err := clustertest.Start(clustertest.Config{Shards: 1})
+	require.NoError(t, err)
+	ctx := context.Background()
+	cl := client(t, c.Primary(0), 3)
+
+	sub := cl.Subscribe(ctx, "news")
+	defer sub.Close()
+	_, err = sub.Receive(ctx)
+	require.NoError(t, err)
+	require.NoError(t, client(t, c.Primary(0), 3).Publish(ctx, "news", "hello").Err())
+	msg, err := sub.ReceiveMessage(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", msg.Payload)
+
+	blocked := make(chan error, 1)
+	go func() { blocked <- cl.BLPop(ctx, 0, "{b}list").Err() }()
+	require.Eventually(t, func() bool {
+		st, err := c.Stats(c.Primary(0))
+		return err == nil && st.Commands["BLPOP"] == 1
+	}, 5*time.Second, time.Millisecond)
+
+	require.NoError(t, c.Close())
+	assert.Error(t, <-blocked)
+	require.NoError(t, c.Close(), "a second Close does nothing")
+	assert.ErrorIs(t, c.BeginMigration(0, c.Primary(0)), clustertest.ErrClosed)
+	_, err = c.AddNode()
+	assert.ErrorIs(t, err, clustertest.ErrClosed)
 }

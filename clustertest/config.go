@@ -1,9 +1,6 @@
 package clustertest
 
-import (
-	"fmt"
-	"time"
-)
+import "fmt"
 
 // Config describes the cluster New and Start build. The zero value is a
 // three-shard cluster without replicas.
@@ -16,11 +13,6 @@ type Config struct {
 	// ReplicasPerShard is the number of replicas of each primary. Zero
 	// means none.
 	ReplicasPerShard int `json:"replicas_per_shard"`
-
-	// ShutdownTimeout bounds how long Close waits for connections still
-	// running a command (a blocking BLPOP, a sleeping latency fault). Zero
-	// means 5 seconds.
-	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 }
 
 // maxShards bounds Shards so that every shard keeps at least one slot.
@@ -33,8 +25,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("clustertest: Config.Shards is %d, want 0 (for 3) to %d", c.Shards, maxShards)
 	case c.ReplicasPerShard < 0 || c.ReplicasPerShard > 16:
 		return fmt.Errorf("clustertest: Config.ReplicasPerShard is %d, want 0 to 16", c.ReplicasPerShard)
-	case c.ShutdownTimeout < 0:
-		return fmt.Errorf("clustertest: Config.ShutdownTimeout is %v, want 0 (for 5s) or more", c.ShutdownTimeout)
 	}
 	return nil
 }
@@ -42,9 +32,6 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.Shards == 0 {
 		c.Shards = 3
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 5 * time.Second
 	}
 	return c
 }

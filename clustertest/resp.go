@@ -2,6 +2,8 @@ package clustertest
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -58,14 +60,19 @@ func readCommand(r *bufio.Reader) ([]string, error) {
 		if err != nil || size < 0 || size > maxBulkLen {
 			return nil, &protocolError{"invalid bulk length"}
 		}
-		buf := make([]byte, size+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		// Grow with the data that arrives rather than trust the length.
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, r, int64(size)+2); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
-		if buf[size] != '\r' || buf[size+1] != '\n' {
+		b := buf.Bytes()
+		if b[size] != '\r' || b[size+1] != '\n' {
 			return nil, &protocolError{"bulk string not terminated by CRLF"}
 		}
-		args[i] = string(buf[:size])
+		args[i] = string(b[:size])
 	}
 	return args, nil
 }
