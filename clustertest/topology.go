@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/clusterhop/clusterhop/slotmap"
 )
@@ -134,8 +133,4 @@ func (t *topology) ok() bool {
 		}
 	}
 	return t.assigned() == slotmap.SlotCount
-}
-
-func joinHostPort(host string, port int) string {
-	return host + ":" + strconv.Itoa(port)
 }
