@@ -30,6 +30,7 @@ import (
 //	!begin {a} p0         open the migration of {a}'s slot to p0
 //	!move {a}x            migrate that key now
 //	!finish {a}           move the rest, give the slot to the target
+//	!resp3                connections opened from here on speak RESP3
 //
 // Shards are numbered by slot order, as redis-cli --cluster create makes
 // them. Each node name keeps one connection for the whole script, so
@@ -95,7 +96,12 @@ func runScript(t *testing.T, tg scriptTarget, steps []step) []string {
 		names[addr] = "<" + name + ">"
 	}
 	var got []string
+	resp3 := false
 	for _, st := range steps {
+		if st.op != nil && st.op[0] == "!resp3" {
+			resp3 = true
+			continue
+		}
 		if st.op != nil {
 			require.NoError(t, runOp(tg, st.op), "line %d", st.line)
 			continue
@@ -107,6 +113,10 @@ func runScript(t *testing.T, tg scriptTarget, steps []step) []string {
 			c, err = dialResp(addr)
 			require.NoError(t, err, "line %d", st.line)
 			conns[st.node] = c
+			if resp3 {
+				_, err := c.do("HELLO", "3")
+				require.NoError(t, err, "line %d", st.line)
+			}
 			id, err := c.do("CLUSTER", "MYID")
 			require.NoError(t, err)
 			names[strings.Trim(id, `"`)] = "<id:" + st.node + ">"
@@ -252,8 +262,9 @@ func parseName(name string) (byte, int, error) {
 	return name[0], n, nil
 }
 
-// respConn is a bare RESP2 connection that renders replies as one line:
-// +simple, -error, :integer, "bulk", (nil), [a, b].
+// respConn is a bare RESP connection that renders replies as one line:
+// +simple, -error, :integer, "bulk", (nil), [a, b], and for RESP3
+// {key: value}, ~[set], >[push], (null), ,double, #t, =verbatim.
 type respConn struct {
 	nc net.Conn
 	r  *bufio.Reader
@@ -292,8 +303,42 @@ func (c *respConn) read() (string, error) {
 		return "", errors.New("empty reply line")
 	}
 	switch line[0] {
-	case '+', '-', ':':
+	case '+', '-', ':', ',', '#', '(':
 		return line, nil
+	case '_':
+		return "(null)", nil
+	case '%', '~', '>':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("bad aggregate length %q", line)
+		}
+		if line[0] == '%' {
+			n *= 2
+		}
+		elems := make([]string, n)
+		for i := range elems {
+			if elems[i], err = c.read(); err != nil {
+				return "", err
+			}
+		}
+		if line[0] != '%' {
+			return line[:1] + "[" + strings.Join(elems, ", ") + "]", nil
+		}
+		pairs := make([]string, 0, n/2)
+		for i := 0; i < n; i += 2 {
+			pairs = append(pairs, elems[i]+": "+elems[i+1])
+		}
+		return "{" + strings.Join(pairs, ", ") + "}", nil
+	case '=':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("bad verbatim length %q", line)
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(c.r, buf); err != nil {
+			return "", err
+		}
+		return "=" + strconv.Quote(string(buf[:n])), nil
 	case '$':
 		n, err := strconv.Atoi(line[1:])
 		if err != nil || n < 0 {
