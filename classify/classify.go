@@ -34,8 +34,9 @@ type replyError interface {
 //     ClientError and InDoubt);
 //   - anything else is returned unchanged, and KindOf reports KindUnknown.
 //
-// Classify(nil), Classify of a classified error and Classify(redis.Nil) do
-// not allocate.
+// Classify(nil), Classify(redis.Nil) and Classify of an unwrapped
+// classified error do not allocate; an unwrapped go-redis reply costs the
+// one allocation of its typed error.
 func Classify(err error) error {
 	switch err.(type) {
 	case nil:
