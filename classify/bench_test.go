@@ -58,6 +58,7 @@ func BenchmarkClassifyClassified(b *testing.B) {
 func TestAllocations(t *testing.T) {
 	raw := goRedisReply(t, movedReply, 3)
 	moved := classify.Parse(movedReply)
+	down := classify.Parse("CLUSTERDOWN Hash slot not served")
 	tests := []struct {
 		name string
 		max  float64
@@ -68,6 +69,7 @@ func TestAllocations(t *testing.T) {
 		{"Classify(classified)", 0, func() { sink = classify.Classify(moved) }},
 		{"InDoubt(classified)", 0, func() { _ = classify.InDoubt(moved) }},
 		{"KindOf(classified)", 0, func() { _ = classify.KindOf(moved) }},
+		{"DownReasonOf(CLUSTERDOWN)", 0, func() { _ = classify.DownReasonOf(down) }},
 		{"Parse(MOVED)", 1, func() { sink = classify.Parse(movedReply) }},
 		{"Parse(-MOVED...\\r\\n)", 1, func() { sink = classify.Parse("-" + movedReply + "\r\n") }},
 		{"Parse(ASK)", 1, func() { sink = classify.Parse("ASK 3999 2001:db8::1:6381") }},

@@ -55,11 +55,11 @@ const (
 // at once), and "Hash slot not served" when this node knows no owner for
 // the slot (the topology changed: refresh it).
 func DownReasonOf(err error) DownReason {
-	var e *Error
-	if !errors.As(err, &e) && !errors.As(Classify(err), &e) {
-		return DownNone
+	e, ok := err.(*Error) // the common case skips errors.As
+	if !ok {
+		e = findError(err)
 	}
-	if e.Kind != KindClusterDown {
+	if e == nil || e.Kind != KindClusterDown {
 		return DownNone
 	}
 	// The read-only message starts with the cluster-down one: test it first.
@@ -72,4 +72,14 @@ func DownReasonOf(err error) DownReason {
 		return DownSlotUnbound
 	}
 	return DownOther
+}
+
+// findError returns the *Error in err's chain, classifying err first if
+// it has none; nil when there is none either way.
+func findError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) || errors.As(Classify(err), &e) {
+		return e
+	}
+	return nil
 }
