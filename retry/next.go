@@ -74,7 +74,7 @@ type Decision struct {
 
 	Asking    bool          // ASK: send ASKING and the command in one round trip
 	Delay     time.Duration // ActionRetry: wait this long first; always 0 for redirects
-	Refresh   bool          // the topology may have changed: ask for a (coalesced) refresh
+	Refresh   bool          // the topology may have changed: ask for a (coalesced) refresh; set on give-ups too
 	Reconnect bool          // self-MOVED: drop the connections to Addr, then re-send there
 	Err       error         // ActionGiveUp: the error to return
 }
@@ -101,6 +101,9 @@ type Decision struct {
 //     wrapped with ErrDeadline and the failure retried before it.
 //
 // Every other give-up returns a *GiveUpError wrapping the reason and err.
+//
+// Next only reads p, so one Policy may serve many goroutines; s is the
+// caller's and must not be shared.
 func (p *Policy) Next(s *State, err error, now time.Time, rnd func() float64) Decision {
 	if err == nil {
 		return Decision{Action: ActionGiveUp}
@@ -134,8 +137,12 @@ func (p *Policy) redirect(s *State, err error, now time.Time) (d Decision, ok bo
 	if !knownEndpoint(addr) {
 		return Decision{}, false
 	}
+	// MOVED and REDIRECT say the slot map (or the node's role) changed,
+	// and slots usually move in groups; ASK is about one key in flight
+	// and must not touch the map.
+	refresh := kind != classify.KindAsk
 	if limit := p.limit(s); !limit.IsZero() && !now.Before(limit) {
-		return p.giveUp(s, kind, ErrDeadline, err), true
+		return p.giveUp(s, kind, ErrDeadline, err, refresh), true
 	}
 	// A node that answers MOVED with its own address is reached through an
 	// address that now leads to another node (a load balancer or DNS
@@ -147,20 +154,11 @@ func (p *Policy) redirect(s *State, err error, now time.Time) (d Decision, ok bo
 		return Decision{Action: ActionRedirect, Kind: kind, Addr: addr, Refresh: true, Reconnect: true}, true
 	}
 	if s.Redirects >= p.maxRedirects() {
-		return p.giveUp(s, kind, ErrRedirectBudget, err), true
+		return p.giveUp(s, kind, ErrRedirectBudget, err, refresh), true
 	}
 	s.Redirects++
 	s.Last = err
-	return Decision{
-		Action: ActionRedirect,
-		Kind:   kind,
-		Addr:   addr,
-		Asking: kind == classify.KindAsk,
-		// MOVED and REDIRECT say the slot map (or the node's role) changed,
-		// and slots usually move in groups; ASK is about one key in flight
-		// and must not touch the map.
-		Refresh: kind != classify.KindAsk,
-	}, true
+	return Decision{Action: ActionRedirect, Kind: kind, Addr: addr, Asking: !refresh, Refresh: refresh}, true
 }
 
 // retry handles every error but a followable redirect.
@@ -180,27 +178,27 @@ func (p *Policy) retry(s *State, err error, now time.Time, rnd func() float64) D
 			// made us retry is what the caller wants to hear about.
 			g := newGiveUp(s, ErrDeadline, err)
 			g.Last = s.Last
-			return Decision{Action: ActionGiveUp, Kind: kind, Err: g}
+			return Decision{Action: ActionGiveUp, Kind: kind, Err: g, Refresh: refresh}
 		}
 		return Decision{Action: ActionGiveUp, Kind: kind, Err: err}
 	}
 	if classify.InDoubt(err) && !p.mayRepeat(s) {
-		return p.giveUp(s, kind, ErrInDoubt, err)
+		return p.giveUp(s, kind, ErrInDoubt, err, refresh)
 	}
 	if s.Retries >= p.maxRetries() {
-		return p.giveUp(s, kind, ErrRetryBudget, err)
+		return p.giveUp(s, kind, ErrRetryBudget, err, refresh)
 	}
 	if rnd == nil {
 		rnd = rand.Float64
 	}
 	delay := p.Backoff(kind, s.Retries, rnd)
 	if limit := p.limit(s); !limit.IsZero() && !now.Add(delay).Before(limit) {
-		return p.giveUp(s, kind, ErrDeadline, err)
+		return p.giveUp(s, kind, ErrDeadline, err, refresh)
 	}
 	// The token is taken last, when the retry is certain, so a give-up for
 	// another reason does not drain the client's budget.
 	if !s.Budget.take() {
-		return p.giveUp(s, kind, ErrThrottled, err)
+		return p.giveUp(s, kind, ErrThrottled, err, refresh)
 	}
 	s.Retries++
 	s.Last = err
@@ -231,8 +229,8 @@ func (p *Policy) limit(s *State) time.Time {
 	return limit
 }
 
-func (p *Policy) giveUp(s *State, kind classify.Kind, reason, err error) Decision {
-	return Decision{Action: ActionGiveUp, Kind: kind, Err: newGiveUp(s, reason, err)}
+func (p *Policy) giveUp(s *State, kind classify.Kind, reason, err error, refresh bool) Decision {
+	return Decision{Action: ActionGiveUp, Kind: kind, Err: newGiveUp(s, reason, err), Refresh: refresh}
 }
 
 func newGiveUp(s *State, reason, err error) *GiveUpError {

@@ -62,7 +62,7 @@ func TestPropertyWaiting(t *testing.T) {
 		clientErr(classify.KindTimeout, true, "i/o timeout"),
 		clientErr(classify.KindPoolExhausted, false, "pool timeout"),
 	}
-	for run := range 5000 {
+	for run := range 1500 {
 		p := randomPolicy(rng)
 		require.NoError(t, p.Validate())
 		s := State{Start: t0, Addr: "10.0.0.1:6379", Idempotent: rng.IntN(2) == 0}

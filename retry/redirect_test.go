@@ -111,6 +111,7 @@ func TestNextRedirectBudget(t *testing.T) {
 	require.Equal(t, ActionGiveUp, d.Action)
 	assert.Equal(t, classify.KindMoved, d.Kind)
 	assert.EqualError(t, d.Err, "clusterhop: gave up after 16 redirects: MOVED 3999 127.0.0.1:6381")
+	assert.True(t, d.Refresh, "the MOVED still says the slot map is stale")
 	assert.ErrorIs(t, d.Err, ErrRedirectBudget)
 	assert.ErrorIs(t, d.Err, classify.ErrRedirect)
 	var m *classify.MovedError

@@ -124,6 +124,7 @@ func TestNextMatrix(t *testing.T) {
 								}
 								return
 							}
+							assert.Equal(t, f.refresh, d.Refresh, "a give-up still reports a topology change")
 							assert.Equal(t, used, s.Retries, "a give-up is not a retry")
 							assert.Equal(t, tokens, s.Budget.Tokens(), "a give-up takes no token")
 							assert.Equal(t, classify.KindOf(f.err), classify.KindOf(d.Err))
