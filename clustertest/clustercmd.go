@@ -97,7 +97,7 @@ func writeShards(w *server.Writer, t *topology, offset int) {
 				role = "master"
 			}
 			if n.failed {
-				health = "failed"
+				health = "fail"
 			}
 			w.WriteMapLen(7)
 			w.WriteBulk("id")

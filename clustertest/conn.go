@@ -140,7 +140,7 @@ func (cn *conn) redirect(reply string) {
 
 func (cn *conn) exec(name string, args []string) {
 	switch name {
-	case "ASKING", "READONLY", "READWRITE", "CLUSTER", "COMMAND":
+	case "ASKING", "READONLY", "READWRITE", "CLUSTER", "COMMAND", "INFO":
 		if cn.inMulti {
 			cn.refuse("ERR " + name + " inside MULTI is not supported by clustertest")
 			return
@@ -167,6 +167,8 @@ func (cn *conn) exec(name string, args []string) {
 		cn.cluster(args)
 	case "COMMAND":
 		cn.command(args)
+	case "INFO":
+		cn.info(args)
 	case "SELECT":
 		if len(args) == 2 && args[1] == "0" {
 			cn.peer.WriteOK()

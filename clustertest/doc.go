@@ -29,6 +29,6 @@
 // a topology change is visible on every node at once, a killed node is
 // flagged as failed at once, and every node answers CLUSTERDOWN during a
 // failover window only for the slots of the shard that fails over.
-// Commands that clustertest answers itself (CLUSTER, COMMAND, ASKING,
-// READONLY, READWRITE) cannot be queued inside MULTI.
+// Commands that clustertest answers itself (CLUSTER, COMMAND, INFO,
+// ASKING, READONLY, READWRITE) cannot be queued inside MULTI.
 package clustertest

@@ -40,6 +40,9 @@ func TestFailoverSwapsRoles(t *testing.T) {
 	assert.Contains(t, nodes, "slave "+c.NodeID(replica))
 	assert.Contains(t, reply(conn(t, replica, 3), "CLUSTER", "INFO"), "cluster_my_epoch:4\r\n", "the new primary has the newest epoch")
 
+	assert.Contains(t, reply(old, "INFO", "replication"), "role:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:")
+	assert.Contains(t, reply(conn(t, replica, 3), "INFO"), "role:master\r\nconnected_slaves:1\r\n")
+
 	require.Error(t, clustertest.New(t, clustertest.Config{Shards: 1}).Failover(0, clustertest.FailoverOptions{}), "no replica")
 	require.Error(t, c.Failover(3, clustertest.FailoverOptions{}), "no such shard")
 }
@@ -81,7 +84,7 @@ func TestKillAndRestartNode(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 	shards, err := client(t, c.Primary(1), 3).ClusterShards(ctx).Result()
 	require.NoError(t, err)
-	assert.Equal(t, "failed", shards[0].Nodes[0].Health)
+	assert.Equal(t, "fail", shards[0].Nodes[0].Health)
 	assert.Equal(t, fmt.Sprintf("MOVED %d %s", slotmap.Slot(key), addr), reply(conn(t, c.Primary(1), 3), "GET", key),
 		"the cluster still points at the dead primary until a failover")
 
