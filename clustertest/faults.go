@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -12,9 +13,12 @@ type FaultSpec struct {
 	// ReplyLoading or "MOVED 3999 127.0.0.1:1". It must not be empty.
 	Reply string
 
-	// Count is how many matching commands get Reply. Zero means every
-	// matching command until ClearFaults.
+	// Count is how many matching commands get Reply. Zero means no limit.
 	Count int
+
+	// For is how long the fault lasts from InjectError on ("CLUSTERDOWN
+	// for 800 ms"). Zero means until Count is spent or ClearFaults.
+	For time.Duration
 
 	// Match selects the commands (args[0] is the name, as sent). Nil
 	// matches every command but the connection set-up (HELLO, AUTH,
@@ -47,8 +51,9 @@ type faults struct {
 }
 
 type errorFault struct {
-	spec FaultSpec
-	left int // matching commands still to answer; -1 for no limit
+	spec  FaultSpec
+	left  int       // matching commands still to answer; -1 for no limit
+	until time.Time // when the fault ends; zero for never
 }
 
 // setup are the commands default matchers leave alone.
@@ -60,13 +65,17 @@ var setup = map[string]bool{
 func defaultMatch(args []string) bool { return !setup[strings.ToUpper(args[0])] }
 
 // InjectError makes the node at addr answer f.Reply to the next f.Count
-// commands f.Match selects. Faults injected earlier answer first.
+// commands f.Match selects, for f.For. Faults injected earlier answer
+// first.
 func (c *Cluster) InjectError(addr string, f FaultSpec) error {
 	if f.Reply == "" || strings.ContainsAny(f.Reply, "\r\n") {
 		return fmt.Errorf("clustertest: FaultSpec.Reply %q must be one non-empty line", f.Reply)
 	}
 	if f.Count < 0 {
 		return fmt.Errorf("clustertest: FaultSpec.Count is %d, want 0 (no limit) or more", f.Count)
+	}
+	if f.For < 0 {
+		return fmt.Errorf("clustertest: FaultSpec.For is %v, want 0 (no limit) or more", f.For)
 	}
 	n, err := c.node(addr)
 	if err != nil {
@@ -80,7 +89,11 @@ func (c *Cluster) InjectError(addr string, f FaultSpec) error {
 		left = -1
 	}
 	n.mu.Lock()
-	n.faults.errors = append(n.faults.errors, &errorFault{spec: f, left: left})
+	ef := &errorFault{spec: f, left: left}
+	if f.For > 0 {
+		ef.until = time.Now().Add(f.For)
+	}
+	n.faults.errors = append(n.faults.errors, ef)
 	n.mu.Unlock()
 	return nil
 }
@@ -165,6 +178,10 @@ func (n *node) takeDrop(args []string) (DropMode, bool) {
 func (n *node) takeInjection(args []string) (string, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	now := time.Now()
+	n.faults.errors = slices.DeleteFunc(n.faults.errors, func(f *errorFault) bool {
+		return !f.until.IsZero() && !now.Before(f.until)
+	})
 	for i, f := range n.faults.errors {
 		if !f.spec.Match(args) {
 			continue

@@ -50,7 +50,12 @@ func TestInjectError(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(7), st.InjectedErrors)
 
-	for _, bad := range []clustertest.FaultSpec{{}, {Reply: "A\r\nB"}, {Reply: "ERR x", Count: -1}} {
+	// A fault with a time limit ends by itself.
+	require.NoError(t, c.InjectError(addr, clustertest.FaultSpec{Reply: clustertest.ReplyClusterDown, For: 50 * time.Millisecond}))
+	assert.Equal(t, clustertest.ReplyClusterDown, reply(p, "GET", "k"))
+	require.Eventually(t, func() bool { return reply(p, "GET", "k") == "v" }, 5*time.Second, 5*time.Millisecond)
+
+	for _, bad := range []clustertest.FaultSpec{{}, {Reply: "A\r\nB"}, {Reply: "ERR x", Count: -1}, {Reply: "ERR x", For: -time.Second}} {
 		assert.Error(t, c.InjectError(addr, bad), "%+v", bad)
 	}
 	assert.ErrorIs(t, c.InjectError("nowhere:1", clustertest.FaultSpec{Reply: "ERR x"}), clustertest.ErrUnknownNode)
