@@ -8,7 +8,7 @@ type command struct {
 	proc  keysProc  // for layouts key specs cannot state exactly (SORT STORE)
 	// subs holds a container's subcommands (OBJECT ENCODING, XINFO STREAM),
 	// by lower-case name.
-	subs commandIndex
+	subs *commandIndex
 	// anySub says an unlisted subcommand of this container is keyless like
 	// all the listed ones (a CLUSTER subcommand newer than the table).
 	anySub bool
@@ -28,13 +28,72 @@ const (
 // maxNameLen bounds the command names looked up; longer names are unknown.
 const maxNameLen = 64
 
-// commandIndex maps lower-case command names to commands.
-type commandIndex map[string]*command
+// commandIndex finds commands by name without regard to ASCII case, as the
+// server does, and without allocating: an open-addressing table hashed on
+// the names folded to lower case, so that "GET", "get" and "Get" take one
+// probe sequence and no lower-cased copy. It is built once and only read.
+type commandIndex struct {
+	slots []indexSlot // a power of two long, at most half full
+}
 
-// find returns the command named name in any case, or nil. It does not
-// allocate: clients usually send lower-case names, which hit at once, and
-// other names are lower-cased into a buffer on the stack.
-func (ix commandIndex) find(name string) *command {
+type indexSlot struct {
+	name string // lower case; "" for a free slot
+	c    *command
+}
+
+func newCommandIndex(cmds []namedCommand) commandIndex {
+	n := 8
+	for n < 2*len(cmds) {
+		n *= 2
+	}
+	ix := commandIndex{slots: make([]indexSlot, n)}
+	for _, nc := range cmds {
+		i := foldHash(nc.name) & uint32(n-1)
+		for ix.slots[i].name != "" && ix.slots[i].name != nc.name {
+			i = (i + 1) & uint32(n-1)
+		}
+		ix.slots[i] = indexSlot(nc)
+	}
+	return ix
+}
+
+// find returns the command named name in any ASCII case, or nil.
+func (ix *commandIndex) find(name string) *command {
+	if ix == nil || len(ix.slots) == 0 || len(name) == 0 || len(name) > maxNameLen {
+		return nil
+	}
+	mask := uint32(len(ix.slots) - 1)
+	for i := foldHash(name) & mask; ix.slots[i].name != ""; i = (i + 1) & mask {
+		if equalFold(name, ix.slots[i].name) {
+			return ix.slots[i].c
+		}
+	}
+	return nil
+}
+
+// foldHash is FNV-1a over the bytes of s with ASCII letters folded to
+// lower case (other bytes may collide with their 0x20 neighbours; find
+// compares names exactly after the hash).
+func foldHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i]|0x20)) * 16777619
+	}
+	return h
+}
+
+// learnedIndex maps lower-case command names, and "container|sub" names,
+// to what a server said about them; a nil command records a name the server
+// did not know.
+type learnedIndex map[string]*command
+
+// find returns the learned command named name in any case, or nil. It does
+// not allocate: clients usually send lower-case names, which hit at once,
+// and other names are lower-cased into a buffer on the stack.
+func (ix learnedIndex) find(name string) *command {
+	if len(ix) == 0 {
+		return nil
+	}
 	if c, ok := ix[name]; ok {
 		return c
 	}
@@ -59,7 +118,7 @@ func (ix commandIndex) find(name string) *command {
 
 // findSub returns the subcommand stored flat as "name|sub", in any case, or
 // nil; learned subcommands are stored so.
-func (ix commandIndex) findSub(name, sub string) *command {
+func (ix learnedIndex) findSub(name, sub string) *command {
 	var buf [2*maxNameLen + 1]byte
 	if len(name)+1+len(sub) > len(buf) || len(ix) == 0 {
 		return nil
@@ -137,10 +196,7 @@ type namedCommand struct {
 	c    *command
 }
 
-func indexCommands(cmds []namedCommand) commandIndex {
-	ix := make(commandIndex, len(cmds))
-	for _, nc := range cmds {
-		ix[nc.name] = nc.c
-	}
-	return ix
+func indexCommands(cmds []namedCommand) *commandIndex {
+	ix := newCommandIndex(cmds)
+	return &ix
 }

@@ -31,7 +31,7 @@ func (t *Table) CommandSlot(args []any) (int, error) {
 	var buf [16]int
 	idx, _, ok := t.Keys(buf[:0], args)
 	if !ok {
-		return 0, unknownCommand(anyArgs(args))
+		return 0, t.unknownCommand(args)
 	}
 	slot := -1
 	for _, i := range idx {
@@ -47,13 +47,18 @@ func (t *Table) CommandSlot(args []any) (int, error) {
 	return slot, nil
 }
 
-func unknownCommand[A argList](args A) error {
+func (t *Table) unknownCommand(args []any) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: no command name", ErrUnknownCommand)
 	}
-	name, _ := args.text(0)
-	if len(args) > 1 {
-		if sub, ok := args.text(1); ok {
+	name, _ := anyArgs(args).text(0)
+	c := staticCommands.find(name)
+	if c == nil {
+		c = (*t.learned.Load()).find(name)
+	}
+	if c != nil && len(args) > 1 {
+		// A known container: the subcommand is what is unknown.
+		if sub, ok := anyArgs(args).text(1); ok {
 			return fmt.Errorf("%w %q (subcommand %q)", ErrUnknownCommand, name, sub)
 		}
 	}
@@ -124,6 +129,8 @@ func argSlot(v any) (int, error) {
 // deref returns what a pointer argument go-redis accepts points to.
 func deref(v any) (any, bool) {
 	switch v := v.(type) {
+	case *string:
+		return derefNonNil(v)
 	case *int:
 		return derefNonNil(v)
 	case *int8:

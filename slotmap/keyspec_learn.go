@@ -114,7 +114,7 @@ func (t *Table) fetch(ctx context.Context, d doer, names []string) error {
 	if err != nil {
 		return fmt.Errorf("slotmap: learning %s: %w", strings.Join(names, " "), err)
 	}
-	next := make(commandIndex, len(*t.learned.Load())+len(got))
+	next := make(learnedIndex, len(*t.learned.Load())+len(got))
 	for n, c := range *t.learned.Load() {
 		next[n] = c
 	}

@@ -30,8 +30,12 @@ func parseCommandInfo(reply any, names []string) (map[string]*command, error) {
 		}
 		got[name] = c
 		got[names[i]] = c
-		for sub, sc := range c.subs {
-			got[name+"|"+sub] = sc
+		if c.subs != nil {
+			for _, sl := range c.subs.slots {
+				if sl.name != "" {
+					got[name+"|"+sl.name] = sl.c
+				}
+			}
 		}
 	}
 	return got, nil
@@ -102,16 +106,17 @@ func parseCommandEntry(e any) (string, *command, error) {
 		if !ok {
 			return "", nil, fmt.Errorf("%s: subcommands are %T, not an array", name, fields[infoSubcommands])
 		}
+		var named []namedCommand
 		for _, s := range subs {
 			full, sc, err := parseCommandEntry(s)
 			if err != nil {
 				return "", nil, fmt.Errorf("%s: subcommand: %w", name, err)
 			}
-			if c.subs == nil {
-				c.subs = commandIndex{}
-			}
 			_, sub, _ := strings.Cut(full, "|")
-			c.subs[sub] = sc
+			named = append(named, namedCommand{sub, sc})
+		}
+		if len(named) > 0 {
+			c.subs = indexCommands(named)
 		}
 	}
 	if len(c.specs) == 0 {
@@ -121,8 +126,8 @@ func parseCommandEntry(e any) (string, *command, error) {
 		// As for a static group: a subcommand of a container whose
 		// subcommands are all keyless is keyless too.
 		c.anySub = true
-		for _, sc := range c.subs {
-			c.anySub = c.anySub && sc.flags&FlagKeyless != 0
+		for _, sl := range c.subs.slots {
+			c.anySub = c.anySub && (sl.c == nil || sl.c.flags&FlagKeyless != 0)
 		}
 	}
 	return name, c, nil

@@ -13,7 +13,7 @@ type Table struct {
 	// learned holds the learned commands by lower-case name, replaced whole
 	// (copy on write) on every Learn; a nil *command records a name the
 	// server did not know either, so it is not asked for again.
-	learned atomic.Pointer[commandIndex]
+	learned atomic.Pointer[learnedIndex]
 
 	mu       sync.Mutex            // protects inflight and the writes to learned
 	inflight map[string]*learnCall // fetches under way, by lower-case name
@@ -27,7 +27,7 @@ var DefaultTable = NewTable()
 // nothing yet.
 func NewTable() *Table {
 	t := &Table{inflight: map[string]*learnCall{}}
-	empty := commandIndex{}
+	empty := learnedIndex{}
 	t.learned.Store(&empty)
 	return t
 }
