@@ -239,3 +239,32 @@ func TestNextClassifiesRawRedirects(t *testing.T) {
 	assert.Equal(t, ActionRetry, d.Action)
 	assert.Equal(t, 5*time.Millisecond, d.Delay)
 }
+
+func TestAsWalksTheWholeTree(t *testing.T) {
+	moved := reply("MOVED 1 10.0.0.9:7000")
+	tests := []struct {
+		name  string
+		err   error
+		found bool
+	}{
+		{"bare", moved, true},
+		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", moved)), true},
+		{"joined, second", errors.Join(errors.New("x"), moved), true},
+		{"joined inside wrapped", fmt.Errorf("a: %w", errors.Join(errors.New("x"), fmt.Errorf("b: %w", moved))), true},
+		{"two %w", fmt.Errorf("%w and %w", errors.New("x"), moved), true},
+		{"joined, absent", errors.Join(errors.New("x"), errors.New("y")), false},
+		{"wrapped nil", fmt.Errorf("a: %w", nil), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ok := as[*classify.MovedError](tt.err)
+			assert.Equal(t, tt.found, ok)
+			var want *classify.MovedError
+			assert.Equal(t, tt.found, errors.As(tt.err, &want), "as agrees with errors.As")
+			if ok {
+				assert.Same(t, want, m)
+			}
+		})
+	}
+}
