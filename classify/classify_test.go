@@ -294,3 +294,14 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
+
+func TestKindOfIsTheOutermostTypedError(t *testing.T) {
+	abort := classify.Parse("EXECABORT Transaction discarded because of previous errors.")
+	moved := classify.Parse("MOVED 3999 127.0.0.1:6381")
+	err := fmt.Errorf("%w (the transaction did not run: %w)", abort, moved)
+	assert.Equal(t, classify.KindExecAbort, classify.KindOf(err))
+	var m *classify.MovedError
+	assert.True(t, errors.As(err, &m), "the explanation stays reachable")
+	assert.Equal(t, classify.KindMoved, classify.KindOf(fmt.Errorf("context: %w", moved)))
+	assert.Equal(t, classify.KindMoved, classify.KindOf(errors.Join(errors.New("plain"), moved, abort)))
+}

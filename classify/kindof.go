@@ -31,25 +31,36 @@ func KindOf(err error) Kind {
 	return KindUnknown
 }
 
+// typedKind returns the kind of the first of this package's errors met in
+// a depth-first walk of err's chain, the order errors.As searches in: an
+// EXECABORT that wraps the MOVED explaining it is an EXECABORT.
 func typedKind(err error) (Kind, bool) {
-	var (
-		e  *Error
-		m  *MovedError
-		a  *AskError
-		r  *RedirectError
-		ce *ClientError
-	)
-	switch {
-	case errors.As(err, &m):
-		return KindMoved, true
-	case errors.As(err, &a):
-		return KindAsk, true
-	case errors.As(err, &r):
-		return KindRedirect, true
-	case errors.As(err, &e):
-		return e.Kind, true
-	case errors.As(err, &ce):
-		return ce.Kind, true
+	for err != nil {
+		switch e := err.(type) {
+		case *MovedError:
+			return KindMoved, true
+		case *AskError:
+			return KindAsk, true
+		case *RedirectError:
+			return KindRedirect, true
+		case *Error:
+			return e.Kind, true
+		case *ClientError:
+			return e.Kind, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				if k, ok := typedKind(inner); ok {
+					return k, true
+				}
+			}
+			return KindNone, false
+		default:
+			return KindNone, false
+		}
 	}
 	return KindNone, false
 }

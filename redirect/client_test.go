@@ -301,3 +301,25 @@ func TestClientCloseIsFinal(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, redirect.ErrClosed) || errors.Is(err, slotmap.ErrClosed), "%v", err)
 }
+
+func TestClientPipelineToDeadNodeNeverLooksSuccessful(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	cl := newClient(t, c, redirect.Options{Policy: fastPolicy()})
+	ctx := context.Background()
+	require.NoError(t, cl.Ping(ctx).Err())
+	k1, k2 := keyOn(t, c, 1, "dead"), keyOn(t, c, 1, "gone")
+	require.NoError(t, c.KillNode(c.Primary(1)))
+
+	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	cmds, err := cl.Pipelined(tctx, func(p redis.Pipeliner) error {
+		p.Set(tctx, k1, "v", 0)
+		p.Get(tctx, k2)
+		return nil
+	})
+	require.Error(t, err)
+	for _, cmd := range cmds {
+		require.Error(t, cmd.Err(), "%s reported success, yet its node is down", cmd.Name())
+		assert.False(t, classify.InDoubt(cmd.Err()), "a refused connection carried nothing: %v", cmd.Err())
+	}
+}

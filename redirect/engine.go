@@ -172,11 +172,13 @@ func (e *engine) succeeded(t target) {
 // recover is the slow path of process: the first attempt failed.
 func (e *engine) recover(ctx context.Context, cmd redis.Cmder, t target, err error, next redis.ProcessHook) error {
 	st := e.newState(ctx, cmd, t)
+	ran := false // an attempt failed in doubt: the command may have run
 	for {
 		err = classify.Classify(err)
 		if errors.Is(err, redis.Nil) {
 			return err
 		}
+		ran = ran || classify.InDoubt(err)
 		e.failed(t, err)
 		d := e.policy.Next(&st, err, e.now(), e.rand)
 		if d.Reconnect {
@@ -194,7 +196,7 @@ func (e *engine) recover(ctx context.Context, cmd redis.Cmder, t target, err err
 				e.obs.Retry(RetryEvent{Kind: classify.KindOf(err), Command: cmd.Name(), Addr: st.Addr,
 					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
 			}
-			if werr := e.wait(ctx, d, err); werr != nil {
+			if werr := e.wait(ctx, d, err, ran); werr != nil {
 				return e.giveUp(cmd, st.Addr, werr)
 			}
 			t = e.reroute(cmd, t)
@@ -387,12 +389,19 @@ func refreshReason(err error) slotmap.Reason {
 // one and rate limited, so a failover costs the cluster one fetch per
 // interval however many commands fail. It returns the error to give up
 // with if ctx ends first.
-func (e *engine) wait(ctx context.Context, d retry.Decision, last error) error {
+//
+// The context's error is marked not sent (nothing was in flight while
+// waiting) unless mayHaveRun says an earlier attempt may have run.
+func (e *engine) wait(ctx context.Context, d retry.Decision, last error, mayHaveRun bool) error {
 	if d.Refresh {
 		_ = e.slots.Refresh(ctx, refreshReason(last))
 	}
 	if err := e.sleep(ctx, d.Delay); err != nil {
-		return fmt.Errorf("%w (while waiting to retry after: %w)", classify.Classify(err), last)
+		cerr := classify.Classify(err)
+		if !mayHaveRun {
+			cerr = classify.NotSent(err)
+		}
+		return fmt.Errorf("%w (while waiting to retry after: %w)", cerr, last)
 	}
 	return nil
 }

@@ -54,16 +54,16 @@ func (e *PipelineError) Unwrap() []error {
 
 // pending is one pipelined command still being worked on.
 type pending struct {
-	cmd   redis.Cmder
-	st    retry.State
-	at    target
-	delay time.Duration
+	cmd redis.Cmder
+	st  retry.State
+	at  target
+	ran bool // an attempt failed in doubt: the command may have run
 }
 
 // sendGroup sends cmds to one target as one pipeline (one round trip).
 func (e *engine) sendGroup(ctx context.Context, t target, cmds []redis.Cmder, next redis.ProcessPipelineHook) {
 	if t.addr == "" {
-		_ = next(ctx, cmds)
+		unsent(cmds, next(ctx, cmds))
 		return
 	}
 	if err := e.breaker.Allow(t.addr, e.now()); err != nil {
@@ -84,7 +84,29 @@ func (e *engine) sendGroup(ctx context.Context, t target, cmds []redis.Cmder, ne
 		}
 		_ = pipe.Process(ctx, c)
 	}
-	_, _ = pipe.Exec(ctx)
+	_, err = pipe.Exec(ctx)
+	unsent(cmds, err)
+}
+
+// unsent gives every command of a pipeline the pipeline's error when
+// go-redis returned one without setting it on any command: it does so when
+// it cannot get a connection (a refused dial, a pool timeout, a context
+// ending while waiting), and then none of the commands was sent. Left
+// alone, they would look like successes with empty replies. When a read or
+// write fails, go-redis sets the error on the commands it concerns itself.
+func unsent(cmds []redis.Cmder, err error) {
+	if err == nil || classify.KindOf(err).IsReply() {
+		return
+	}
+	for _, c := range cmds {
+		if c.Err() != nil {
+			return
+		}
+	}
+	err = classify.NotSent(err)
+	for _, c := range cmds {
+		c.SetErr(err)
+	}
 }
 
 // sendGroups sends each target's commands, the targets in parallel.
@@ -155,6 +177,7 @@ func (e *engine) processPipeline(ctx context.Context, cmds []redis.Cmder, groups
 				continue
 			}
 			p.cmd.SetErr(err)
+			p.ran = p.ran || classify.InDoubt(err)
 			e.failed(p.at, err)
 			d := e.policy.Next(&p.st, err, now, e.rand)
 			if d.Reconnect {
@@ -190,9 +213,13 @@ func (e *engine) processPipeline(ctx context.Context, cmds []redis.Cmder, groups
 			e.sendPending(ctx, redirects, next)
 		}
 		if len(retries) > 0 {
-			if err := e.wait(ctx, retry.Decision{Delay: wait, Refresh: refresh}, refreshFor); err != nil {
+			if err := e.wait(ctx, retry.Decision{Delay: wait, Refresh: refresh}, refreshFor, false); err != nil {
 				for _, p := range retries {
-					giveUp(p, fmt.Errorf("%w (while waiting to retry after: %w)", classify.Classify(context.Cause(ctx)), p.cmd.Err()))
+					cerr := classify.NotSent(context.Cause(ctx))
+					if p.ran {
+						cerr = classify.Classify(context.Cause(ctx))
+					}
+					giveUp(p, fmt.Errorf("%w (while waiting to retry after: %w)", cerr, p.cmd.Err()))
 				}
 				retries = nil
 			}

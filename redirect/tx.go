@@ -33,6 +33,7 @@ func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, ne
 	inner := cmds[1 : len(cmds)-1]
 	st := e.newState(ctx, cmds[len(cmds)-1], t)
 	st.Args = nil // the transaction is idempotent only if every queued command is
+	ran := false  // an attempt failed in doubt: the transaction may have run
 	for {
 		if isGoRedisAnswer(err) {
 			return err
@@ -46,6 +47,7 @@ func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, ne
 		}
 		e.failed(t, cause)
 		if classify.InDoubt(cause) {
+			ran = true
 			st.Idempotent = allIdempotent(inner)
 		}
 		if !resend && cause != err {
@@ -73,7 +75,7 @@ func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, ne
 				e.obs.Retry(RetryEvent{Kind: classify.KindOf(cause), Command: "exec", Addr: st.Addr,
 					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
 			}
-			if werr := e.wait(ctx, d, cause); werr != nil {
+			if werr := e.wait(ctx, d, cause, ran); werr != nil {
 				return e.txGiveUp(cmds, st.Addr, werr)
 			}
 			t = e.rerouteTx(inner, t)

@@ -38,6 +38,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 		return err
 	}
 	var st retry.State
+	ran := false // an attempt failed in doubt: fn's transaction may have run
 	for {
 		err := c.watchOnce(ctx, t, fn, keys)
 		if err == nil {
@@ -48,6 +49,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 			return err
 		}
 		err = classify.Classify(err)
+		ran = ran || classify.InDoubt(err)
 		if st.Start.IsZero() {
 			st = retry.State{Start: c.e.now(), Addr: t.addr, Budget: c.e.budget}
 			if dl, ok := ctx.Deadline(); ok {
@@ -67,7 +69,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 			}
 			t = nt
 		case retry.ActionRetry:
-			if werr := c.e.wait(ctx, d, err); werr != nil {
+			if werr := c.e.wait(ctx, d, err, ran); werr != nil {
 				return werr
 			}
 			if nt, rerr := c.route(slot, 0); rerr == nil {

@@ -151,7 +151,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.duration)
 	defer stop()
-	run := workload.Start(runCtx, cl, workload.Config{Workers: cfg.clients, Seed: cfg.seed, OpTimeout: cfg.opTimeout})
+	run := workload.Start(runCtx, cl, workload.Config{Workers: cfg.clients, Seed: cfg.seed, OpTimeout: cfg.opTimeout, CrossSlotMGet: true})
 
 	var timeline []string
 	event := func(format string, a ...any) {

@@ -23,6 +23,10 @@ type Config struct {
 	// Prefix goes inside every hash tag, so that workloads with different
 	// prefixes never share a key.
 	Prefix string
+	// CrossSlotMGet makes half the MGETs ask for keys of four slots, which
+	// a cluster client must split by slot (go-redis's ClusterClient refuses
+	// them with CROSSSLOT). Default false: every MGET is of one slot.
+	CrossSlotMGet bool
 	// Observe, when set, hears each operation's outcome, on the worker's
 	// goroutine. Errors are nil for redis.Nil.
 	Observe func(Result)

@@ -215,7 +215,7 @@ func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 		w.l.incr(ck, err)
 		return k, err
 	default:
-		if w.rng.IntN(2) == 0 {
+		if !w.cfg.CrossSlotMGet || w.rng.IntN(2) == 0 {
 			// Two keys of one slot: while the slot migrates and its keys
 			// are split between the nodes, the server answers TRYAGAIN.
 			k := w.strKey(tag)
