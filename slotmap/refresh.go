@@ -26,6 +26,9 @@ func (f *flight) finish(err error) {
 // stops waiting when its own ctx ends (returning context.Cause(ctx)); the
 // fetch goes on for the others, bounded by Config.Timeout.
 func (m *Map) Refresh(ctx context.Context, reason Reason) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

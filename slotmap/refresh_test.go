@@ -98,6 +98,10 @@ func TestRefreshCallerContext(t *testing.T) {
 
 		cause := errors.New("request abandoned")
 		ctx, cancel := context.WithCancelCause(context.Background())
+		ended, end := context.WithCancelCause(context.Background())
+		end(cause)
+		assert.ErrorIs(t, m.Refresh(ended, ReasonManual), cause)
+		assert.Zero(t, nodes.callCount(), "an ended context asks for nothing")
 		var patient error
 		done := make(chan struct{})
 		go func() {
