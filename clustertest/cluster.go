@@ -61,6 +61,7 @@ func Start(cfg Config) (*Cluster, error) {
 	t := &topology{
 		owner:      make([]int16, slotmap.SlotCount),
 		migrations: map[int]migration{},
+		preferred:  cfg.PreferredEndpoint,
 	}
 	evenSplit(t.owner, cfg.Shards)
 	// Nodes are numbered as redis-cli creates them: the primaries first,
@@ -97,7 +98,10 @@ func (c *Cluster) addNodeLocked(t *topology, shard int, primary bool) (*node, er
 		return nil, err
 	}
 	c.nodes = append(c.nodes, n)
-	t.nodes = append(t.nodes, nodeView{id: n.id, addr: n.addr, host: n.host, port: n.port, shard: shard, primary: primary})
+	t.nodes = append(t.nodes, nodeView{
+		id: n.id, addr: n.addr, host: n.host, hostname: c.cfg.Hostname(n.idx),
+		port: n.port, shard: shard, primary: primary,
+	})
 	return n, nil
 }
 

@@ -126,6 +126,7 @@ func TestConfigValidate(t *testing.T) {
 		{clustertest.Config{Shards: -1}, "Config.Shards is -1"},
 		{clustertest.Config{Shards: 100000}, "Config.Shards is 100000"},
 		{clustertest.Config{ReplicasPerShard: -2}, "Config.ReplicasPerShard is -2"},
+		{clustertest.Config{PreferredEndpoint: "dns"}, `Config.PreferredEndpoint is "dns"`},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

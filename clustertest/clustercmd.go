@@ -99,7 +99,11 @@ func writeShards(w *server.Writer, t *topology, offset int) {
 			if n.failed {
 				health = "fail"
 			}
-			w.WriteMapLen(7)
+			fields := 7
+			if n.hostname != "" {
+				fields++
+			}
+			w.WriteMapLen(fields)
 			w.WriteBulk("id")
 			w.WriteBulk(n.id)
 			w.WriteBulk("port")
@@ -107,7 +111,11 @@ func writeShards(w *server.Writer, t *topology, offset int) {
 			w.WriteBulk("ip")
 			w.WriteBulk(n.host)
 			w.WriteBulk("endpoint")
-			w.WriteBulk(n.host)
+			w.WriteBulk(t.endpoint(i))
+			if n.hostname != "" {
+				w.WriteBulk("hostname")
+				w.WriteBulk(n.hostname)
+			}
 			w.WriteBulk("role")
 			w.WriteBulk(role)
 			w.WriteBulk("replication-offset")
@@ -151,13 +159,33 @@ func writeSlots(w *server.Writer, t *topology) {
 		w.WriteInt(e.r.first)
 		w.WriteInt(e.r.last)
 		for _, i := range nodes {
-			n := t.nodes[i]
-			w.WriteLen(4)
-			w.WriteBulk(n.host)
-			w.WriteInt(n.port)
-			w.WriteBulk(n.id)
-			w.WriteMapLen(0)
+			writeSlotsNode(w, t, i)
 		}
+	}
+}
+
+// writeSlotsNode writes one node of CLUSTER SLOTS: its preferred endpoint
+// (null when unknown), port, ID, and a map of the names not already given.
+func writeSlotsNode(w *server.Writer, t *topology, i int) {
+	n := t.nodes[i]
+	w.WriteLen(4)
+	if t.preferred == EndpointUnknown {
+		w.WriteNull()
+	} else {
+		w.WriteBulk(t.endpoint(i))
+	}
+	w.WriteInt(n.port)
+	w.WriteBulk(n.id)
+	var extra []string
+	if t.preferred != EndpointIP {
+		extra = append(extra, "ip", n.host)
+	}
+	if t.preferred != EndpointHostname && n.hostname != "" {
+		extra = append(extra, "hostname", n.hostname)
+	}
+	w.WriteMapLen(len(extra) / 2)
+	for _, s := range extra {
+		w.WriteBulk(s)
 	}
 }
 
@@ -182,7 +210,11 @@ func nodesText(t *topology, me int) string {
 		if n.failed {
 			link = "disconnected"
 		}
-		fmt.Fprintf(&b, "%s %s:%d@%d %s %s 0 0 %d %s", n.id, n.host, n.port, n.port+10000,
+		hostname := ""
+		if n.hostname != "" {
+			hostname = "," + n.hostname
+		}
+		fmt.Fprintf(&b, "%s %s:%d@%d%s %s %s 0 0 %d %s", n.id, n.host, n.port, n.port+10000, hostname,
 			flags, primaryID, t.shards[n.shard].epoch, link)
 		if n.primary {
 			for _, r := range t.ranges(n.shard) {

@@ -53,7 +53,7 @@ func (n *node) route(t *topology, keys []string, write, asking, readonly bool) s
 		if existing > 0 {
 			return ReplyTryAgain
 		}
-		return "ASK " + strconv.Itoa(slot) + " " + t.primaryAddr(m.to)
+		return "ASK " + strconv.Itoa(slot) + " " + t.redirectTo(m.to)
 	}
 	// The target serves a slot it imports only to clients sent by an ASK,
 	// and a multi-key command only when it already has every key.
@@ -70,5 +70,5 @@ func (n *node) route(t *topology, keys []string, write, asking, readonly bool) s
 	if me.primary && me.shard == owner {
 		return ""
 	}
-	return "MOVED " + strconv.Itoa(slot) + " " + t.primaryAddr(owner)
+	return "MOVED " + strconv.Itoa(slot) + " " + t.redirectTo(owner)
 }

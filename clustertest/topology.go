@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"math"
+	"strconv"
 
 	"github.com/clusterhop/clusterhop/slotmap"
 )
@@ -16,15 +17,17 @@ type topology struct {
 	owner      []int16 // slot → shard; -1 when no shard serves the slot
 	migrations map[int]migration
 	epoch      uint64 // the cluster's current epoch: the largest shard epoch
+	preferred  Endpoint
 }
 
 // nodeView is what the cluster knows about one node.
 type nodeView struct {
 	id      string
 	addr    string
-	host    string
-	port    int
-	shard   int
+	host     string
+	hostname string // announced; "" for none
+	port     int
+	shard    int
 	primary bool
 	failed  bool // killed, or refusing connections during a failover
 }
@@ -52,6 +55,7 @@ func (t *topology) clone() *topology {
 		owner:      append([]int16(nil), t.owner...),
 		migrations: make(map[int]migration, len(t.migrations)),
 		epoch:      t.epoch,
+		preferred:  t.preferred,
 	}
 	for i, s := range t.shards {
 		s.replicas = append([]int(nil), s.replicas...)
@@ -111,6 +115,29 @@ func (t *topology) ranges(shard int) []slotRange {
 // primaryAddr is the address of the primary of shard.
 func (t *topology) primaryAddr(shard int) string {
 	return t.nodes[t.shards[shard].primary].addr
+}
+
+// endpoint is how the cluster names node n to clients, as
+// cluster-preferred-endpoint-type says: its IP, its hostname ("?" when it
+// has none), or nothing.
+func (t *topology) endpoint(n int) string {
+	v := t.nodes[n]
+	switch t.preferred {
+	case EndpointHostname:
+		if v.hostname == "" {
+			return "?"
+		}
+		return v.hostname
+	case EndpointUnknown:
+		return ""
+	}
+	return v.host
+}
+
+// redirectTo is the target of a MOVED or ASK to shard's primary.
+func (t *topology) redirectTo(shard int) string {
+	p := t.shards[shard].primary
+	return t.endpoint(p) + ":" + strconv.Itoa(t.nodes[p].port)
 }
 
 // assigned counts the slots some shard serves.
