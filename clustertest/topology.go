@@ -22,14 +22,14 @@ type topology struct {
 
 // nodeView is what the cluster knows about one node.
 type nodeView struct {
-	id      string
-	addr    string
+	id       string
+	addr     string
 	host     string
 	hostname string // announced; "" for none
 	port     int
 	shard    int
-	primary bool
-	failed  bool // killed, or refusing connections during a failover
+	primary  bool
+	failed   bool // killed, or refusing connections during a failover
 }
 
 // shardView is one primary with its replicas. A shard's index is also the
