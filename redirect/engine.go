@@ -196,7 +196,8 @@ func (e *engine) recover(ctx context.Context, cmd redis.Cmder, t target, err err
 				e.obs.Retry(RetryEvent{Kind: classify.KindOf(err), Command: cmd.Name(), Addr: st.Addr,
 					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
 			}
-			if werr := e.wait(ctx, d, err, ran); werr != nil {
+			prev := t
+			if werr := e.wait(ctx, d, err, ran, func() bool { return e.reroute(cmd, prev) != prev }); werr != nil {
 				return e.giveUp(cmd, st.Addr, werr)
 			}
 			t = e.reroute(cmd, t)
@@ -392,9 +393,16 @@ func refreshReason(err error) slotmap.Reason {
 //
 // The context's error is marked not sent (nothing was in flight while
 // waiting) unless mayHaveRun says an earlier attempt may have run.
-func (e *engine) wait(ctx context.Context, d retry.Decision, last error, mayHaveRun bool) error {
+//
+// When the refresh shows the command's slot served elsewhere (moved says so),
+// the delay is skipped: the failover or resharding that caused the failure
+// is over for this slot, and waiting longer only delays the command.
+func (e *engine) wait(ctx context.Context, d retry.Decision, last error, mayHaveRun bool, moved func() bool) error {
 	if d.Refresh {
 		_ = e.slots.Refresh(ctx, refreshReason(last))
+		if moved != nil && moved() {
+			return nil
+		}
 	}
 	if err := e.sleep(ctx, d.Delay); err != nil {
 		cerr := classify.Classify(err)

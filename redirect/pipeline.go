@@ -213,7 +213,7 @@ func (e *engine) processPipeline(ctx context.Context, cmds []redis.Cmder, groups
 			e.sendPending(ctx, redirects, next)
 		}
 		if len(retries) > 0 {
-			if err := e.wait(ctx, retry.Decision{Delay: wait, Refresh: refresh}, refreshFor, false); err != nil {
+			if err := e.wait(ctx, retry.Decision{Delay: wait, Refresh: refresh}, refreshFor, false, nil); err != nil {
 				for _, p := range retries {
 					cerr := classify.NotSent(context.Cause(ctx))
 					if p.ran {

@@ -75,7 +75,8 @@ func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, ne
 				e.obs.Retry(RetryEvent{Kind: classify.KindOf(cause), Command: "exec", Addr: st.Addr,
 					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
 			}
-			if werr := e.wait(ctx, d, cause, ran); werr != nil {
+			prev := t
+			if werr := e.wait(ctx, d, cause, ran, func() bool { return e.rerouteTx(inner, prev) != prev }); werr != nil {
 				return e.txGiveUp(cmds, st.Addr, werr)
 			}
 			t = e.rerouteTx(inner, t)

@@ -69,7 +69,9 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 			}
 			t = nt
 		case retry.ActionRetry:
-			if werr := c.e.wait(ctx, d, err, ran); werr != nil {
+			prev := t
+			moved := func() bool { nt, err := c.route(slot, 0); return err == nil && nt != prev }
+			if werr := c.e.wait(ctx, d, err, ran, moved); werr != nil {
 				return werr
 			}
 			if nt, rerr := c.route(slot, 0); rerr == nil {

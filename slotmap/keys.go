@@ -24,8 +24,12 @@ const (
 
 	// FlagAllPrimaries marks a keyless command whose effect or answer is per
 	// shard, so a cluster client sends it to every primary and merges the
-	// replies (FLUSHALL, KEYS, DBSIZE, FUNCTION LOAD, SCRIPT EXISTS); the
-	// server's tip is request_policy:all_shards.
+	// replies (FLUSHALL, FLUSHDB, KEYS, DBSIZE, FUNCTION LOAD/FLUSH/DELETE/
+	// RESTORE, SCRIPT EXISTS/KILL, MEMORY PURGE); the server's tip is
+	// request_policy:all_shards. Array replies concatenate (KEYS) unless a
+	// merge flag says otherwise. go-redis v9.7.3's ClusterClient broadcasts
+	// only DBSIZE (summed over primaries) and SCRIPT LOAD, FLUSH and EXISTS
+	// (to every node, EXISTS AND-ed); it sends the others to one node.
 	FlagAllPrimaries
 
 	// FlagAllNodes marks a keyless command that must reach every node,
@@ -41,7 +45,8 @@ const (
 	// FlagSplittable marks a multi-key command whose keys a client may
 	// split by slot into several commands and merge the replies (MGET, MSET,
 	// DEL, EXISTS, UNLINK, TOUCH); the server's tip is
-	// request_policy:multi_shard.
+	// request_policy:multi_shard. Array replies (MGET) go back together in
+	// the order of the keys.
 	FlagSplittable
 
 	// FlagMergeSum says the replies of a split or broadcast command add up

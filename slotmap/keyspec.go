@@ -59,7 +59,7 @@ func specKeys[A argList](dst []int, s *keySpec, args A) []int {
 		}
 		step = s.step
 	}
-	if step <= 0 || last >= argc || last < first {
+	if step <= 0 || first < 1 || last >= argc || last < first {
 		return dst
 	}
 	for i := first; i <= last; i += step {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,41 @@ func makeDir(parent string) (string, error) {
 		return "", fmt.Errorf("cluster: %w", err)
 	}
 	return dir, nil
+}
+
+// watchdog is a shell process that removes a cluster's directory once the
+// process that started the cluster is gone, however it ended: a panic in a
+// test goroutine or a go test timeout exits without running deferred
+// functions, and the servers then die by their parent-death signal but
+// their directory would stay. The shell blocks reading a pipe whose only
+// writer is this process; the kernel closes it when this process exits.
+type watchdog struct {
+	cmd *exec.Cmd
+	w   *os.File // the pipe's write end, never written
+}
+
+func startWatchdog(dir string) (*watchdog, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: watchdog: %w", err)
+	}
+	defer r.Close()
+	// The pause lets the servers finish dying before their files go.
+	cmd := exec.Command("/bin/sh", "-c", `read -r _; sleep 1; rm -rf -- "$0"`, dir)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cluster: watchdog: %w", err)
+	}
+	return &watchdog{cmd: cmd, w: w}, nil
+}
+
+// stop ends the watchdog without letting it remove anything.
+func (wd *watchdog) stop() {
+	_ = wd.cmd.Process.Kill()
+	_ = wd.cmd.Wait() // killed on purpose
+	wd.w.Close()
 }
 
 // sweepStale removes the cluster directories in parent whose owner process

@@ -23,6 +23,8 @@ type Cluster struct {
 	byAddr  map[string]*node
 	byID    map[string]*node
 
+	watchdog *watchdog // nil if it could not start; sweepStale is the fallback
+
 	mu         sync.Mutex // protects the nodes' process state, view, migrations, closed
 	view       *topology  // as of the last Refresh or wait
 	migrations map[int]migration
@@ -73,6 +75,9 @@ func start(ctx context.Context, cfg Config, server, version string) (*Cluster, e
 		byAddr:     make(map[string]*node),
 		byID:       make(map[string]*node),
 		migrations: make(map[int]migration),
+	}
+	if c.watchdog, err = startWatchdog(dir); err != nil {
+		cfg.Logf("%v; a crashed run will leave %s for a later Start to remove", err, dir)
 	}
 	register(c)
 	if err := c.build(ctx); err != nil {
@@ -197,6 +202,9 @@ func (c *Cluster) Close() error {
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: %w", err))
 	}
+	if c.watchdog != nil {
+		c.watchdog.stop()
+	}
 	unregister(c)
 	c.closeErr = errors.Join(errs...)
 	return c.closeErr
@@ -287,22 +295,35 @@ func (c *Cluster) SlotsOf(addr string) []int {
 	return out
 }
 
-// Refresh re-reads the topology (CLUSTER NODES) from the first node that
-// answers, without waiting for the nodes to agree.
+// Refresh re-reads the topology (CLUSTER NODES) from a running primary
+// (from any running node if no primary answers), without waiting for the
+// nodes to agree. A primary is asked first because the harness tells every
+// primary about a migrated slot, while replicas learn it by gossip.
 func (c *Cluster) Refresh(ctx context.Context) error {
 	var errs []error
+	var view *topology
 	for _, n := range c.runningNodes() {
 		topo, err := n.topology(ctx)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.mu.Lock()
-		c.view = topo
-		c.mu.Unlock()
-		return nil
+		self := topo.self()
+		primary := self != nil && self.primary
+		if view == nil || primary {
+			view = topo
+		}
+		if primary {
+			break
+		}
 	}
-	return fmt.Errorf("cluster: no node answered CLUSTER NODES: %w", errors.Join(errs...))
+	if view == nil {
+		return fmt.Errorf("cluster: no node answered CLUSTER NODES: %w", errors.Join(errs...))
+	}
+	c.mu.Lock()
+	c.view = view
+	c.mu.Unlock()
+	return nil
 }
 
 // Dir is the cluster's temporary directory: one node-PORT directory per

@@ -339,3 +339,24 @@ func processesUsing(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestStartForTest checks that a cluster started for one test, here
+// without replicas, is gone once that test has ended.
+func TestStartForTest(t *testing.T) {
+	cluster.Require(t)
+	var dir string
+	var addrs []string
+	t.Run("inner", func(t *testing.T) {
+		c := cluster.StartForTest(t, cluster.Config{Primaries: 3})
+		dir, addrs = c.Dir(), c.Addrs()
+		require.Len(t, addrs, 3)
+		require.Len(t, c.Primaries(), 3)
+		assert.Empty(t, c.Replicas(addrs[0]))
+		assert.DirExists(t, dir)
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		defer cc.Close()
+		require.NoError(t, cc.Set(t.Context(), "k", "v", 0).Err())
+	})
+	assert.NoDirExists(t, dir)
+	assert.Empty(t, processesUsing(t, dir))
+}

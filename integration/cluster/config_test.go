@@ -189,3 +189,14 @@ func TestSweepStale(t *testing.T) {
 	require.Len(t, logged, 1)
 	assert.Contains(t, logged[0], stale)
 }
+
+func TestStartWithoutServer(t *testing.T) {
+	_, err := Start(t.Context(), Config{Server: "no-such-server-binary"})
+	require.ErrorIs(t, err, ErrNoServer)
+
+	_, err = Start(t.Context(), Config{Server: fakeServer(t, "Redis server v=6.2.0")})
+	require.ErrorContains(t, err, "need 7.0 or newer")
+
+	_, err = Start(t.Context(), Config{Primaries: -2})
+	require.ErrorContains(t, err, "Config.Primaries")
+}

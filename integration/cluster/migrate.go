@@ -31,8 +31,6 @@ func (o MigrateOptions) withDefaults() MigrateOptions {
 // steps as BeginMigration, MigrateKeys until the slot is empty on the
 // source, and FinishMigration.
 func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to string, opts MigrateOptions) error {
-	ctx, cancel := c.waitCtx(ctx)
-	defer cancel()
 	opts = opts.withDefaults()
 	if err := c.BeginMigration(ctx, slot, to); err != nil {
 		return err
@@ -129,7 +127,9 @@ func (c *Cluster) migrateKeys(ctx context.Context, slot int, opts MigrateOptions
 // has no key left in it, then assigns the slot with CLUSTER SETSLOT NODE to
 // the target first (which bumps its config epoch, so its claim wins), then
 // to the source (which from then on answers MOVED), then to every other
-// running primary, and waits until every running node agrees.
+// running primary, and waits until every running primary agrees. Replicas
+// refuse CLUSTER SETSLOT and learn the new owner by gossip shortly after
+// (WaitHealthy waits for them too).
 func (c *Cluster) FinishMigration(ctx context.Context, slot int) error {
 	ctx, cancel := c.waitCtx(ctx)
 	defer cancel()
@@ -163,13 +163,13 @@ func (c *Cluster) FinishMigration(ctx context.Context, slot int) error {
 			c.cfg.Logf("cluster: CLUSTER SETSLOT %d NODE on %s: %v (gossip will tell it)", slot, n.addr, err)
 		}
 	}
-	err = poll(ctx, fmt.Sprintf("every node to see slot %d on %s", slot, m.to.addr), func(ctx context.Context) (string, error) {
+	err = poll(ctx, fmt.Sprintf("every primary to see slot %d on %s", slot, m.to.addr), func(ctx context.Context) (string, error) {
 		for _, n := range c.runningNodes() {
 			topo, err := n.topology(ctx)
 			if err != nil {
 				return err.Error(), nil
 			}
-			if topo.owner[slot] != m.to.id {
+			if self := topo.self(); self != nil && self.primary && topo.owner[slot] != m.to.id {
 				return fmt.Sprintf("%s sees slot %d on %q", n.addr, slot, topo.owner[slot]), nil
 			}
 		}
@@ -183,10 +183,10 @@ func (c *Cluster) FinishMigration(ctx context.Context, slot int) error {
 
 // MoveSlots migrates the n highest-numbered slots of the primary at from
 // to the primary at to, one after another with MigrateSlot and default
-// options, and returns them.
+// options, and returns them. Only ctx bounds the whole move (each wait
+// within it is bounded by Config.WaitTimeout), so thousands of slots can
+// be moved under one context.
 func (c *Cluster) MoveSlots(ctx context.Context, n int, from, to string) ([]int, error) {
-	ctx, cancel := c.waitCtx(ctx)
-	defer cancel()
 	if _, err := c.node(from); err != nil {
 		return nil, err
 	}

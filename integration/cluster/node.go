@@ -110,12 +110,17 @@ func (n *node) start(server string) error {
 		return fmt.Errorf("cluster: start %s for %s: %w", server, n.addr, err)
 	}
 	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // killed on purpose, or its log says why
-		close(done)
-	}()
+	go n.reap(cmd, done)
 	n.cmd, n.done, n.state = cmd, done, stateRunning
 	return nil
+}
+
+// reap waits for the process to exit and closes done. One such goroutine
+// runs per server process while it runs (goleak users can ignore it with
+// goleak.IgnoreAnyFunction on this method's name).
+func (n *node) reap(cmd *exec.Cmd, done chan<- struct{}) {
+	_ = cmd.Wait() // killed on purpose, or its log says why
+	close(done)
 }
 
 // waitReady polls PING until the server answers, its process exits, or ctx
@@ -130,7 +135,11 @@ func (n *node) waitReady(ctx context.Context, done <-chan struct{}) error {
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("cluster: server %s exited while starting; log:\n%s", n.addr, n.tail(20))
+			log := n.tail(20)
+			if strings.Contains(log, "Address already in use") {
+				return fmt.Errorf("cluster: server %s: %w", n.addr, errPortInUse)
+			}
+			return fmt.Errorf("cluster: server %s exited while starting; log:\n%s", n.addr, log)
 		case <-ctx.Done():
 			return fmt.Errorf("cluster: server %s did not answer PING: %w (last: %v); log:\n%s", n.addr, context.Cause(ctx), err, n.tail(20))
 		case <-time.After(50 * time.Millisecond):

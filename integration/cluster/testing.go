@@ -66,6 +66,9 @@ func StartForTest(tb testing.TB, cfg Config) *Cluster {
 //		c := shared.Get(t)
 //		...
 //	}
+//
+// Tests that change the cluster (migrations, failovers, kills, pauses)
+// must not run in parallel with other tests of the package.
 type Shared struct {
 	cfg Config
 
