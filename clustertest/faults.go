@@ -24,7 +24,8 @@ type FaultSpec struct {
 	// matches every command but the connection set-up (HELLO, AUTH,
 	// CLIENT, SELECT) and the flags that modify the next command (ASKING,
 	// READONLY, READWRITE), so that a fault hits the command a client
-	// meant to send.
+	// meant to send. Match runs while the node holds its fault lock, so it
+	// must not call the Cluster's methods.
 	Match func(args []string) bool
 }
 
