@@ -28,7 +28,8 @@ type doer interface {
 // names already known, learned or found unknown to the server are not asked
 // again, and concurrent callers share one fetch, each waiting no longer than
 // its own ctx. Names are matched without regard to case; "container|sub"
-// names a subcommand. c must be a go-redis client or connection (it needs
+// names a subcommand, and a container's name (XINFO) learns all its
+// subcommands. c must be a go-redis client or connection (it needs
 // Do). A failed fetch is not remembered, so a later Learn tries again.
 func (t *Table) Learn(ctx context.Context, c redis.Cmdable, names ...string) error {
 	d, ok := c.(doer)
@@ -82,14 +83,19 @@ func (t *Table) Learn(ctx context.Context, c redis.Cmdable, names ...string) err
 }
 
 // staticKnows reports whether the static table has the lower-case name,
-// "container|sub" included.
+// "container|sub" included. A container with keys in its subcommands
+// (OBJECT, XINFO) counts as unknown when named alone: learning it learns
+// its subcommands newer than the table.
 func staticKnows(name string) bool {
 	top, sub, isSub := strings.Cut(name, "|")
 	c := staticCommands.find(top)
-	if !isSub || c == nil {
-		return c != nil
+	switch {
+	case c == nil:
+		return false
+	case isSub:
+		return c.subs.find(sub) != nil
 	}
-	return c.subs.find(sub) != nil
+	return c.subs == nil || c.anySub
 }
 
 // fetch runs COMMAND INFO for names and publishes what it learned, then

@@ -145,17 +145,34 @@ func TestLearn(t *testing.T) {
 		})
 	}
 
-	for _, line := range []string{"no.such a", "mod.obj nosub a", "xinfo othersub s"} {
+	for _, line := range []string{"no.such a", "mod.obj nosub a", "xinfo othersub s", "object newer a"} {
 		_, _, ok := tb.KeysStrings(nil, split(line))
 		assert.False(t, ok, line)
 	}
 	// What one table learned, another does not know.
-	_, _, ok := NewTable().KeysStrings(nil, split("mod.get a"))
-	assert.False(t, ok)
+	_, _, known := NewTable().KeysStrings(nil, split("mod.get a"))
+	assert.False(t, known)
+
+	// A static container with keys learns its newer subcommands; one
+	// whose subcommands are all keyless needs nothing.
+	f.entries["object"] = entry("object", []any{}, 0, 0, 0, []any{}, []any{}, []any{
+		entry("object|newer", []any{"readonly"}, 2, 2, 1, []any{}, []any{
+			resp3Spec("index", map[any]any{"index": int64(2)}, "range",
+				map[any]any{"lastkey": int64(0), "keystep": int64(1), "limit": int64(0)})}, []any{}),
+	})
+	require.NoError(t, tb.Learn(ctx, f, "OBJECT", "cluster"))
+	assert.EqualValues(t, 2, f.calls.Load())
+	assert.Equal(t, []any{"command", "info", "object"}, f.asked[1])
+	idx, _, ok := tb.KeysStrings(nil, split("OBJECT NEWER a"))
+	require.True(t, ok)
+	assert.Equal(t, []int{2}, idx)
+	idx, _, ok = tb.KeysStrings(nil, split("OBJECT ENCODING a"))
+	require.True(t, ok, "the static subcommands stay")
+	assert.Equal(t, []int{2}, idx)
 
 	// Learned and unknown names alike are not asked for again.
-	require.NoError(t, tb.Learn(ctx, f, "mod.get", "NO.SUCH", "mod.cfg|get"))
-	assert.EqualValues(t, 1, f.calls.Load())
+	require.NoError(t, tb.Learn(ctx, f, "mod.get", "NO.SUCH", "mod.cfg|get", "object"))
+	assert.EqualValues(t, 2, f.calls.Load())
 }
 
 func TestLearnSharesOneFetch(t *testing.T) {
