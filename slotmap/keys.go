@@ -82,10 +82,12 @@ const (
 // []byte, numbers and whatever else go-redis writes.
 //
 // ok is false when the command is known neither to the static table nor to
-// DefaultTable's learned key specs. A malformed command (a numkeys count
-// beyond the arguments, a missing STREAMS) yields the keys that can be found
-// without reading past args; the server will reject it anyway. Keys does not
-// allocate when dst has room for the keys.
+// DefaultTable's learned key specs. A command may have no keys in the
+// form given although its flags do not say keyless (EVAL with numkeys 0):
+// any node serves it. A malformed one (a numkeys count beyond the
+// arguments, no STREAMS keyword) yields no keys from the malformed part,
+// never a position outside args; the server rejects it wherever it goes.
+// Keys does not allocate when dst has room for the keys.
 func Keys(dst []int, args []any) (idx []int, flags Flags, ok bool) {
 	return DefaultTable.Keys(dst, args)
 }
