@@ -31,8 +31,15 @@ func (o MigrateOptions) withDefaults() MigrateOptions {
 // steps as BeginMigration, MigrateKeys until the slot is empty on the
 // source, and FinishMigration.
 func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to string, opts MigrateOptions) error {
-	opts = opts.withDefaults()
-	if err := c.BeginMigration(ctx, slot, to); err != nil {
+	if err := c.Refresh(ctx); err != nil {
+		return err
+	}
+	return c.migrateSlot(ctx, slot, to, opts.withDefaults())
+}
+
+// migrateSlot is MigrateSlot on the current view.
+func (c *Cluster) migrateSlot(ctx context.Context, slot int, to string, opts MigrateOptions) error {
+	if err := c.beginMigration(ctx, slot, to); err != nil {
 		return err
 	}
 	for {
@@ -52,14 +59,19 @@ func (c *Cluster) MigrateSlot(ctx context.Context, slot int, to string, opts Mig
 // refuse it). From then on the source answers ASK for keys it no longer
 // has, and TRYAGAIN for multi-key commands whose keys are split.
 func (c *Cluster) BeginMigration(ctx context.Context, slot int, to string) error {
+	if err := c.Refresh(ctx); err != nil {
+		return err
+	}
+	return c.beginMigration(ctx, slot, to)
+}
+
+// beginMigration is BeginMigration on the current view.
+func (c *Cluster) beginMigration(ctx context.Context, slot int, to string) error {
 	if slot < 0 || slot >= slotCount {
 		return fmt.Errorf("cluster: slot %d out of range 0-%d", slot, slotCount-1)
 	}
 	target, err := c.node(to)
 	if err != nil {
-		return err
-	}
-	if err := c.Refresh(ctx); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -164,12 +176,13 @@ func (c *Cluster) FinishMigration(ctx context.Context, slot int) error {
 		}
 	}
 	err = poll(ctx, fmt.Sprintf("every primary to see slot %d on %s", slot, m.to.addr), func(ctx context.Context) (string, error) {
-		for _, n := range c.runningNodes() {
+		for _, addr := range c.Primaries() {
+			n := c.byAddr[addr]
 			topo, err := n.topology(ctx)
 			if err != nil {
 				return err.Error(), nil
 			}
-			if self := topo.self(); self != nil && self.primary && topo.owner[slot] != m.to.id {
+			if topo.owner[slot] != m.to.id {
 				return fmt.Sprintf("%s sees slot %d on %q", n.addr, slot, topo.owner[slot]), nil
 			}
 		}
@@ -178,7 +191,10 @@ func (c *Cluster) FinishMigration(ctx context.Context, slot int) error {
 	if err != nil {
 		return err
 	}
-	return c.Refresh(ctx)
+	c.mu.Lock()
+	c.view.owner[slot] = m.to.id
+	c.mu.Unlock()
+	return nil
 }
 
 // MoveSlots migrates the n highest-numbered slots of the primary at from
@@ -199,7 +215,7 @@ func (c *Cluster) MoveSlots(ctx context.Context, n int, from, to string) ([]int,
 	}
 	slots := owned[len(owned)-n:]
 	for _, s := range slots {
-		if err := c.MigrateSlot(ctx, s, to, MigrateOptions{}); err != nil {
+		if err := c.migrateSlot(ctx, s, to, MigrateOptions{}.withDefaults()); err != nil {
 			return nil, err
 		}
 	}
