@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/alicebob/miniredis/v2/server"
 
@@ -28,6 +29,8 @@ type conn struct {
 	multiKeys  []string // keys of the queued commands, checked again at EXEC
 	subscribed bool     // the connection subscribed: unsubscribe it when it ends
 	idx        []int    // scratch for key indexes
+
+	dead atomic.Bool // its node was killed: run nothing more
 }
 
 func newConn(n *node, nc net.Conn) *conn {
@@ -266,5 +269,8 @@ func (cn *conn) execTransaction(args []string) {
 }
 
 func (cn *conn) dispatch(args []string) {
+	if cn.dead.Load() {
+		return
+	}
 	cn.n.c.store.srv.Dispatch(cn.peer, args)
 }

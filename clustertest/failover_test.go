@@ -117,3 +117,40 @@ func TestClusterClientThroughFailover(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, st.Redirects["MOVED"], "the old primary redirected the client")
 }
+
+// A killed node runs nothing more: a pipeline's commands it had read but
+// not yet run must not run later, after their client saw the connection
+// drop and moved on (a real crashed process runs nothing).
+func TestKilledNodeRunsNoBufferedCommand(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1, ReplicasPerShard: 1})
+	primary := c.Primary(0)
+	rdb := redis.NewClient(&redis.Options{Addr: primary, MaxRetries: -1, PoolSize: 1})
+	defer rdb.Close()
+	ctx := context.Background()
+	require.NoError(t, rdb.Ping(ctx).Err()) // the connection is set up before the latency
+	require.NoError(t, c.SetLatency(primary, 100*time.Millisecond))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := 0; i < 5; i++ {
+				p.Incr(ctx, "n")
+			}
+			return nil
+		})
+		done <- err
+	}()
+	time.Sleep(150 * time.Millisecond) // the first INCR ran; the rest are read, waiting their latency
+	require.NoError(t, c.KillNode(primary))
+	require.Error(t, <-done, "the pipeline's connection dropped")
+	time.Sleep(700 * time.Millisecond) // a zombie would have run the rest by now
+
+	replica := redis.NewClient(&redis.Options{Addr: c.Replicas(0)[0], MaxRetries: -1,
+		OnConnect: func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }})
+	defer replica.Close()
+	n, err := replica.Get(ctx, "n").Int()
+	if err != redis.Nil { //nolint:errorlint // go-redis returns redis.Nil unwrapped
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, n, "only the INCR run before the kill counts; the others ran after it")
+}

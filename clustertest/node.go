@@ -105,8 +105,15 @@ func (n *node) closeListener() {
 	}
 }
 
-// kill closes the listener and every connection, as a crashed process.
+// kill closes the listener and every connection, as a crashed process. A
+// crashed process runs nothing more: commands already read from a
+// connection but not yet run (a pipeline's tail) must not run later, when
+// their client has long seen the connection drop and moved on. Holding the
+// data lock waits for the commands running now, which finish before the
+// crash.
 func (n *node) kill() {
+	n.c.data.Lock()
+	defer n.c.data.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ln != nil {
@@ -114,6 +121,7 @@ func (n *node) kill() {
 		n.ln = nil
 	}
 	for cn := range n.conns {
+		cn.dead.Store(true)
 		cn.nc.Close()
 	}
 }

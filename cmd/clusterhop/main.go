@@ -102,7 +102,7 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 
 func runSlot(keys []string, stdout io.Writer) error {
 	if len(keys) == 0 {
-		return exitError{code: 2, err: errors.New("no key given; usage: clusterhop slot KEY...")}
+		return exitError{code: 2, err: errors.New("give at least one key: clusterhop slot KEY [KEY ...]")}
 	}
 	for _, k := range keys {
 		s, e := hashTag(k)
