@@ -1,0 +1,104 @@
+package redirect
+
+import (
+	"context"
+	"testing"
+
+	"github.com/clusterhop/clusterhop/clustertest"
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+// benchKey returns a key the fake cluster's shard serves.
+func benchKey(b *testing.B, c *clustertest.Cluster, shard int) string {
+	for i := 0; ; i++ {
+		k := "bench" + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
+		if c.SlotOwner(slotmap.Slot(k)) == c.Primary(shard) {
+			return k
+		}
+	}
+}
+
+// BenchmarkGetDirect is the baseline of the redirect benchmarks: a GET
+// that goes straight to its node through a Client.
+func BenchmarkGetDirect(b *testing.B) {
+	c := clustertest.New(b, clustertest.Config{Shards: 2})
+	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	k := benchKey(b, c, 1)
+	_ = cl.Set(ctx, k, "v", 0).Err()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := cl.Get(ctx, k).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMovedRoundTrip measures a GET that meets one MOVED: the slot map
+// is pointed at the wrong node before each GET (not timed), so each GET
+// goes there, is redirected, patches the map and is re-sent.
+func BenchmarkMovedRoundTrip(b *testing.B) {
+	c := clustertest.New(b, clustertest.Config{Shards: 2})
+	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}, RefreshInterval: 1 << 62})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	k := benchKey(b, c, 1)
+	_ = cl.Set(ctx, k, "v", 0).Err()
+	slot, wrong := slotmap.Slot(k), c.Primary(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		cl.e.slots.Patch(slot, wrong)
+		b.StartTimer()
+		if err := cl.Get(ctx, k).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if n := c.Counters().Redirects["MOVED"]; n < int64(b.N) {
+		b.Fatalf("%d MOVED for %d GETs", n, b.N)
+	}
+}
+
+// BenchmarkAskRoundTrip measures a GET of a key already migrated out of a
+// migrating slot: the source answers ASK, and ASKING plus the GET go to the
+// target in one round trip. ASK does not change the map, so every GET
+// meets it.
+func BenchmarkAskRoundTrip(b *testing.B) {
+	c := clustertest.New(b, clustertest.Config{Shards: 2})
+	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	k := benchKey(b, c, 0)
+	_ = cl.Set(ctx, k, "v", 0).Err()
+	slot := slotmap.Slot(k)
+	if err := c.BeginMigration(slot, c.Primary(1)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.MigrateKeys(slot, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := cl.Get(ctx, k).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if n := c.Counters().Redirects["ASK"]; n < int64(b.N) {
+		b.Fatalf("%d ASK for %d GETs", n, b.N)
+	}
+}
