@@ -86,6 +86,7 @@ func TestSoak(t *testing.T) {
 		stats[w].errs = map[string]int{}
 	}
 
+	hot := hotSlots(keys) // before the workers own the keys
 	end := time.Now().Add(duration)
 	trafficCtx, stopTraffic := context.WithDeadline(ctx, end)
 	defer stopTraffic()
@@ -98,7 +99,7 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 
-	events, chaosErr := soakChaos(ctx, end, c, hotSlots(keys), rand.New(rand.NewPCG(42, 7)))
+	events, chaosErr := soakChaos(ctx, end, c, hot, rand.New(rand.NewPCG(42, 7)))
 	stopTraffic()
 	wg.Wait()
 	if chaosErr != nil {

@@ -330,7 +330,7 @@ func (c *Cluster) Refresh(ctx context.Context) error {
 // node, each with server.conf, nodes.conf and server.log.
 func (c *Cluster) Dir() string { return c.dir }
 
-// Server is the path of the server binary; Version its "major.minor".
+// Server is the path of the server binary.
 func (c *Cluster) Server() string { return c.server }
 
 // Version is the server's "major.minor" version.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -178,4 +179,52 @@ func (c *Cluster) state(n *node) nodeState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return n.state
+}
+
+// Heal undoes what a test may have left behind: it resumes paused nodes,
+// restarts killed ones, completes open migrations (moving their remaining
+// keys), and waits until the cluster is healthy.
+func (c *Cluster) Heal(ctx context.Context) error {
+	ctx, cancel := c.waitCtx(ctx)
+	defer cancel()
+	var errs []error
+	for _, n := range c.nodes {
+		switch c.state(n) {
+		case statePaused:
+			c.cfg.Logf("cluster: heal: resuming %s", n.addr)
+			errs = append(errs, c.Resume(n.addr))
+		case stateKilled:
+			c.cfg.Logf("cluster: heal: restarting %s", n.addr)
+			done, err := c.startNode(n)
+			if err == nil {
+				err = n.waitReady(ctx, done)
+			}
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	var slots []int
+	for s := range c.migrations {
+		slots = append(slots, s)
+	}
+	c.mu.Unlock()
+	for _, s := range slots {
+		c.cfg.Logf("cluster: heal: finishing the migration of slot %d", s)
+		for {
+			moved, err := c.MigrateKeys(ctx, s, 0)
+			if err != nil {
+				return err
+			}
+			if moved == 0 {
+				break
+			}
+		}
+		if err := c.FinishMigration(ctx, s); err != nil {
+			return err
+		}
+	}
+	return c.waitHealthy(ctx)
 }
