@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -322,4 +323,45 @@ func TestClientPipelineToDeadNodeNeverLooksSuccessful(t *testing.T) {
 		require.Error(t, cmd.Err(), "%s reported success, yet its node is down", cmd.Name())
 		assert.False(t, classify.InDoubt(cmd.Err()), "a refused connection carried nothing: %v", cmd.Err())
 	}
+}
+
+// A queued command refused once (the last reply of a LOADING, the end of a
+// CLUSTERDOWN window) aborts the transaction; by the time the engine asks
+// the node why, every command queues: the refusal is over, the aborted
+// transaction ran nothing, and it is sent again.
+func TestClientTransactionAbortedByAPassingRefusal(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1})
+	cl := newClient(t, c, redirect.Options{Policy: fastPolicy()})
+	ctx := context.Background()
+	require.NoError(t, cl.Ping(ctx).Err())
+	require.NoError(t, c.InjectError(c.Primary(0), clustertest.FaultSpec{
+		Reply: "LOADING Redis is loading the dataset in memory", Count: 1,
+		Match: func(args []string) bool { return strings.EqualFold(args[0], "incr") },
+	}))
+	cmds, err := cl.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "{t}a", "x", 0)
+		p.Incr(ctx, "{t}n")
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), cmds[1].(*redis.IntCmd).Val(), "the transaction ran once")
+	assert.Equal(t, int64(1), c.Counters().Redirects["EXECABORT"], "the first EXEC was aborted")
+}
+
+// An EXECABORT that the probe reproduces (a queued command refused for
+// good) is the transaction's answer.
+func TestClientTransactionAbortedForGood(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1})
+	cl := newClient(t, c, redirect.Options{Policy: fastPolicy()})
+	ctx := context.Background()
+	_, err := cl.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "{t}a", "x", 0)
+		p.Do(ctx, "incrby", "{t}n") // wrong number of arguments
+		return nil
+	})
+	require.Error(t, err)
+	assert.Equal(t, classify.KindExecAbort, classify.KindOf(err), "%v", err)
+	n, err := cl.Exists(ctx, "{t}a").Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing ran")
 }

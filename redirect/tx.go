@@ -132,10 +132,18 @@ func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, next 
 	return err
 }
 
+// errRefusalGone is the cause of an EXECABORT whose probe queued every
+// command: whatever refused one of them (the end of a LOADING, of a
+// CLUSTERDOWN window, of a migration step) is over. An aborted transaction
+// ran nothing, so it may be sent again, within the retry budget.
+var errRefusalGone = classify.Parse("TRYAGAIN the refusal that aborted the transaction is over")
+
 // probeTx asks the node at t why it would refuse the transaction: it queues
-// the same commands between MULTI and DISCARD, which executes none of them,
-// and returns the first queued reply that is a redirection or a refusal to
-// try later, or nil.
+// the same commands between MULTI and DISCARD, which executes none of them.
+// It returns the first queued reply that is a redirection or a refusal to
+// try later; errRefusalGone when every command queued; nil when a queued
+// command is refused for good (bad arguments, OOM, ...): that EXECABORT
+// stands.
 func (e *engine) probeTx(ctx context.Context, t target, inner []redis.Cmder) error {
 	addr := e.addrOf(t)
 	if addr == "" {
@@ -155,15 +163,24 @@ func (e *engine) probeTx(ctx context.Context, t target, inner []redis.Cmder) err
 		queued[i] = redis.NewStatusCmd(ctx, c.Args()...)
 		_ = pipe.Process(ctx, queued[i])
 	}
-	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "discard"))
+	discard := redis.NewStatusCmd(ctx, "discard")
+	_ = pipe.Process(ctx, discard)
 	_, _ = pipe.Exec(ctx)
+	if discard.Err() != nil {
+		return nil // the probe itself failed: it tells nothing
+	}
 	for _, q := range queued {
-		qerr := classify.Classify(q.Err())
+		qerr := q.Err()
+		if qerr == nil {
+			continue
+		}
+		qerr = classify.Classify(qerr)
 		if errors.Is(qerr, classify.ErrRedirect) || errors.Is(qerr, classify.ErrTryLater) {
 			return qerr
 		}
+		return nil
 	}
-	return nil
+	return errRefusalGone
 }
 
 func (e *engine) txGiveUp(cmds []redis.Cmder, addr string, err error) error {

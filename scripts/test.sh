@@ -9,6 +9,14 @@ trap 'rm -f "$log"' EXIT
 go test -race -count=1 -timeout 20m -v "$@" >"$log" 2>&1
 status=$?
 
+# Under CI, integration tests that were meant to run but skipped (no server)
+# are a failure, not a pass.
+if [ "${CI:-}" = true ] && [ "${CLUSTERHOP_INTEGRATION:-}" = 1 ] && grep -qE 'NOTICE: (integration test|TestRealCluster) skipped' "$log"; then
+  echo "CI: integration tests were skipped:"
+  grep -E 'NOTICE: (integration test|TestRealCluster) skipped' "$log" | sort | uniq -c | head
+  status=1
+fi
+
 # Package results, skips with their reasons, and failures in full.
 grep -E '^(ok|FAIL|---|panic:|\?)|^\s+--- (FAIL|SKIP)|NOTICE' "$log" | grep -v -- '--- PASS' || true
 if [ $status -ne 0 ]; then
