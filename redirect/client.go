@@ -183,8 +183,12 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
-	_, flags, _ := slotmap.Keys(nil, cmd.Args())
-	slot, err := slotmap.CommandSlot(cmd.Args())
+	_, flags, _ := c.e.table.Keys(nil, cmd.Args())
+	slot, err := c.e.table.CommandSlot(cmd.Args())
+	if errors.Is(err, slotmap.ErrUnknownCommand) && c.learn(ctx, cmd) {
+		_, flags, _ = c.e.table.Keys(nil, cmd.Args())
+		slot, err = c.e.table.CommandSlot(cmd.Args())
+	}
 	switch {
 	case err != nil && classify.KindOf(err) == classify.KindCrossSlot && flags&slotmap.FlagSplittable != 0:
 		return c.split(ctx, cmd)
@@ -202,6 +206,26 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		return err
 	}
 	return c.e.process(ctx, cmd, t, noNext)
+}
+
+// learn asks a primary, once per command name, where the keys of a command
+// the static table does not know are (module commands, commands newer than
+// the table), so that it is routed like any other. It reports whether the
+// table may know more now.
+func (c *Client) learn(ctx context.Context, cmd redis.Cmder) bool {
+	name, ok := cmd.Args()[0].(string)
+	if !ok {
+		return false
+	}
+	t, err := c.route(-1, 0)
+	if err != nil {
+		return false
+	}
+	n, err := c.e.nodes.get(t.addr)
+	if err != nil {
+		return false
+	}
+	return c.e.table.Learn(ctx, n.client, name) == nil
 }
 
 // route picks the node for a command of slot (-1: keyless or unknown).
@@ -242,8 +266,8 @@ func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error 
 	groups := make(map[target][]redis.Cmder, 4)
 	var refused []redis.Cmder
 	for _, cmd := range cmds {
-		_, flags, _ := slotmap.Keys(nil, cmd.Args())
-		slot, err := slotmap.CommandSlot(cmd.Args())
+		_, flags, _ := c.e.table.Keys(nil, cmd.Args())
+		slot, err := c.e.table.CommandSlot(cmd.Args())
 		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
 			cmd.SetErr(err)
 			refused = append(refused, cmd)
@@ -268,7 +292,7 @@ func (c *Client) processTx(ctx context.Context, cmds []redis.Cmder) error {
 	inner := cmds[1 : len(cmds)-1]
 	slot := -1
 	for _, cmd := range inner {
-		s, err := slotmap.CommandSlot(cmd.Args())
+		s, err := c.e.table.CommandSlot(cmd.Args())
 		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
 			setErr(cmds, err)
 			return err

@@ -365,3 +365,18 @@ func TestClientTransactionAbortedForGood(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "nothing ran")
 }
+
+// A command the static table does not know is looked up once with COMMAND
+// INFO, however often it is used; a server that does not know it either
+// answers for itself.
+func TestClientLearnsUnknownCommandsOnce(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	cl := newClient(t, c, redirect.Options{})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		err := cl.Do(ctx, "frobnicate", "k").Err()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "unknown command")
+	}
+	assert.Equal(t, int64(1), c.Counters().Commands["COMMAND INFO"], "asked once")
+}

@@ -26,6 +26,7 @@ type engine struct {
 	budget  *retry.Budget
 	breaker *retry.Breaker
 	slots   *slotmap.Map
+	table   *slotmap.Table // command keys: the static table, and what servers taught it
 	nodes   *nodeSet
 	obs     *Observer // nil when Options.Observer is empty
 
@@ -56,6 +57,7 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 		budget:  retry.NewBudget(opts.Policy.Budget),
 		breaker: retry.NewBreaker(opts.Policy.Breaker),
 		nodes:   newNodeSet(opts.Template, opts.AddrMap, readOnly),
+		table:   slotmap.NewTable(),
 		now:     time.Now,
 		rand:    rand.Float64,
 		sleep:   sleepCtx,
@@ -330,7 +332,7 @@ func (e *engine) ownerOf(slot int) (string, error) {
 // ownerOfCmd returns the primary serving cmd's slot, when the command has
 // keys of one slot and the topology knows the slot's owner.
 func (e *engine) ownerOfCmd(cmd redis.Cmder) (string, bool) {
-	slot, err := slotmap.CommandSlot(cmd.Args())
+	slot, err := e.table.CommandSlot(cmd.Args())
 	if err != nil || slot < 0 {
 		return "", false
 	}
