@@ -1,0 +1,145 @@
+package redirect
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/retry"
+)
+
+// NodeOptions configures the hook that OnNewNode adds to the node clients of
+// go-redis's own ClusterClient.
+type NodeOptions struct {
+	// Policy's InDoubt mode decides which commands whose reply was lost may
+	// be re-sent by ClusterClient; its other fields do not apply (the
+	// ClusterClient does the redirecting and retrying). Zero: never.
+	Policy retry.Policy
+
+	// Report, when set, hears every failure a node returns, pipelines
+	// included, classified, with the node's address.
+	Report func(NodeEvent)
+}
+
+// NodeEvent is one failure a node of a ClusterClient returned.
+type NodeEvent struct {
+	Addr    string        // the node
+	Command string        // the command's name
+	Kind    classify.Kind // what failed: KindMoved, KindTryAgain, KindTimeout, ...
+	Slot    int           // the slot a MOVED or ASK names; -1 otherwise
+	To      string        // the address a MOVED or ASK names
+	InDoubt bool          // the command may have run
+	Stopped bool          // the hook kept ClusterClient from re-sending it
+	Err     error         // the failure, classified
+}
+
+// OnNewNode returns a function for go-redis's ClusterClient.OnNewNode that
+// adds a hook to each node's client:
+//
+//	rdb := redis.NewClusterClient(&redis.ClusterOptions{
+//		Addrs:      seeds,
+//		MaxRetries: -1, // node clients inherit it: no re-send before the hook sees a failure
+//	})
+//	rdb.OnNewNode(redirect.OnNewNode(redirect.NodeOptions{Report: count}))
+//
+// Call it before the first command, so that every node's client has it.
+//
+// What the hook does there:
+//   - it reports every failure a node returns, MOVED, ASK, TRYAGAIN,
+//     CLUSTERDOWN, timeouts ..., in pipelines too, with the node's address
+//     (go-redis records none);
+//   - it keeps ClusterClient from re-sending a command whose reply was lost
+//     after sending (ClusterClient retries a timeout or a broken connection
+//     on the same node, and so may run a write twice), unless the policy's
+//     InDoubt mode allows it: such a command fails with a typed in-doubt
+//     error (classify.InDoubt is true).
+//
+// What it cannot do: follow redirections or retry — ClusterClient does, with
+// its own short fixed budget, and recognises a MOVED only as go-redis's own
+// reply error, so every reply passes through unchanged and untyped (call
+// classify.Classify on what ClusterClient returns); prevent the retries a
+// node client makes before the hook sees the failure (set MaxRetries to -1,
+// as above); refresh the topology on a refused connection. For those, use
+// Client, or a Hook on a plain client.
+func OnNewNode(opts NodeOptions) func(*redis.Client) {
+	return func(c *redis.Client) {
+		c.AddHook(&nodeHook{addr: c.Options().Addr, opts: opts})
+	}
+}
+
+// nodeHook is the hook of one node client of a ClusterClient.
+type nodeHook struct {
+	addr string
+	opts NodeOptions
+}
+
+func (h *nodeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err == nil || isGoRedisAnswer(err) {
+			return err
+		}
+		return h.failed(cmd, err)
+	}
+}
+
+func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		var stopped error
+		for _, c := range cmds {
+			if cerr := c.Err(); cerr != nil && !isGoRedisAnswer(cerr) {
+				if out := h.failed(c, cerr); out != cerr { //nolint:errorlint // identity: was the error replaced
+					c.SetErr(out)
+					stopped = out
+				}
+			}
+		}
+		// ClusterClient decides from the pipeline's error whether to
+		// re-send its failed commands: the typed error stops it.
+		if stopped != nil {
+			return stopped
+		}
+		return err
+	}
+}
+
+// failed reports err and returns what ClusterClient must see: err itself,
+// or, for a command that may have run and must not be re-sent, its
+// classified form, which ClusterClient does not retry.
+func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
+	typed := classify.Classify(err)
+	inDoubt := classify.InDoubt(typed)
+	stop := inDoubt && !h.mayRepeat(cmd)
+	if h.opts.Report != nil {
+		ev := NodeEvent{Addr: h.addr, Command: cmd.Name(), Kind: classify.KindOf(typed), Slot: -1,
+			InDoubt: inDoubt, Stopped: stop, Err: typed}
+		var m *classify.MovedError
+		var a *classify.AskError
+		switch {
+		case errors.As(typed, &m):
+			ev.Slot, ev.To = m.Slot, m.Addr
+		case errors.As(typed, &a):
+			ev.Slot, ev.To = a.Slot, a.Addr
+		}
+		h.opts.Report(ev)
+	}
+	if stop {
+		return typed
+	}
+	return err
+}
+
+func (h *nodeHook) mayRepeat(cmd redis.Cmder) bool {
+	switch h.opts.Policy.InDoubt {
+	case retry.InDoubtAlways:
+		return true
+	case retry.InDoubtIdempotent:
+		return retry.Idempotent(cmd.Args())
+	}
+	return false
+}
