@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clusterhop/clusterhop/integration/cluster"
+	"github.com/clusterhop/clusterhop/redirect"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
@@ -47,7 +48,7 @@ type soakStats struct {
 	violations        []string       // reads older than an acknowledged write
 }
 
-// TestSoak runs mixed SET/GET traffic through a go-redis ClusterClient for
+// TestSoak runs mixed SET/GET traffic through redirect.Client for
 // CLUSTERHOP_SOAK_DURATION (default 10m) while slots migrate (with their
 // keys, in small batches, so the traffic meets ASK and TRYAGAIN) and
 // replicas take over by graceful failover, in a loop. It fails if any read,
@@ -73,7 +74,16 @@ func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), duration+5*time.Minute)
 	defer cancel()
 
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	// The project's client by default; CLUSTERHOP_SOAK_CLIENT=go-redis runs
+	// the same soak through go-redis's ClusterClient, for comparison.
+	var cc redis.UniversalClient
+	if os.Getenv("CLUSTERHOP_SOAK_CLIENT") == "go-redis" {
+		cc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	} else {
+		hop, err := redirect.NewClient(redirect.Options{Seeds: c.Addrs()})
+		require.NoError(t, err)
+		cc = hop
+	}
 	defer cc.Close()
 
 	keys := make([][]soakKey, soakWorkers)
@@ -149,7 +159,7 @@ func TestSoak(t *testing.T) {
 }
 
 // soakWorker sends SETs (70%) and GETs on its own keys until ctx ends.
-func soakWorker(ctx context.Context, cc *redis.ClusterClient, keys []soakKey, s *soakStats, rng *rand.Rand) {
+func soakWorker(ctx context.Context, cc redis.UniversalClient, keys []soakKey, s *soakStats, rng *rand.Rand) {
 	for ctx.Err() == nil {
 		k := &keys[rng.IntN(len(keys))]
 		if rng.IntN(10) < 7 {
@@ -261,7 +271,7 @@ func hotSlots(keys [][]soakKey) map[int]bool {
 }
 
 // readBack reads a key at the end, retrying while the cluster settles.
-func readBack(ctx context.Context, cc *redis.ClusterClient, key string) (int64, error) {
+func readBack(ctx context.Context, cc redis.UniversalClient, key string) (int64, error) {
 	var err error
 	for range 10 {
 		var v int64
