@@ -32,6 +32,10 @@ type benchConfig struct {
 	clients  string
 	workload string
 	jsonOut  bool
+
+	reshard      int  // slots to move during an event run; 0: no resharding
+	failover     bool // kill a primary during an event run
+	eventWorkers int
 }
 
 func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
@@ -45,6 +49,9 @@ func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
 	fs.StringVar(&cfg.clients, "concurrency", "1,16,64", "comma-separated numbers of concurrent goroutines")
 	fs.StringVar(&cfg.workload, "workload", "getset,pipeline", "comma-separated: getset (GET and SET, half each), pipeline (100 GETs across slots per pipeline)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON")
+	fs.IntVar(&cfg.reshard, "reshard", 0, "instead of measuring throughput, move this many slots between primaries while every client runs the workload, and report errors and recovery (needs --local)")
+	fs.BoolVar(&cfg.failover, "failover", false, "instead of measuring throughput, kill a primary with SIGKILL while every client runs the workload, and report errors and recovery (needs --local)")
+	fs.IntVar(&cfg.eventWorkers, "event-workers", 16, "goroutines per client during --reshard or --failover")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop bench (--addr host:port | --local) [flags]\n\n"+
 			"Measures the same workload through three clients of one cluster, in one run,\n"+
@@ -100,13 +107,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return exitError{code: 2, err: errors.New("--addr and --local exclude each other")}
 	case cfg.duration <= 0 || cfg.rounds <= 0:
 		return exitError{code: 2, err: errors.New("--duration and --rounds must be positive")}
+	case cfg.reshard < 0 || cfg.reshard > 16384:
+		return exitError{code: 2, err: errors.New("--reshard takes a number of slots, 0 to 16384")}
+	case cfg.reshard > 0 && cfg.failover:
+		return exitError{code: 2, err: errors.New("--reshard and --failover exclude each other: one event per run")}
+	case (cfg.reshard > 0 || cfg.failover) && !cfg.local:
+		return exitError{code: 2, err: errors.New("--reshard and --failover change the cluster: they need --local")}
+	case cfg.eventWorkers <= 0:
+		return exitError{code: 2, err: errors.New("--event-workers must be positive")}
 	}
 	ctx := context.Background()
 	log := newProgress(stderr)
+	var lc *cluster.Cluster
 	if cfg.local {
 		stopSignals := cluster.CloseOnSignal()
 		defer stopSignals()
-		lc, err := cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
+		var err error
+		lc, err = cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
 		if err != nil {
 			return fmt.Errorf("starting a local cluster: %w", err)
 		}
@@ -124,6 +141,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := bc.c.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("%s: %w", bc.name, err)
 		}
+	}
+	if cfg.reshard > 0 || cfg.failover {
+		results, err := runEvent(ctx, lc, clients, cfg, log)
+		if err != nil {
+			return err
+		}
+		if cfg.jsonOut {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(results)
+		}
+		printEvent(stdout, results)
+		return nil
 	}
 	// Keys the GETs find, on every slot range.
 	const keys = 10000

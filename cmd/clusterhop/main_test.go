@@ -61,6 +61,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--local", "--concurrency", "1,x"}, 2, "--concurrency"},
 		{[]string{"bench", "--local", "--workload", "scan"}, 2, "unknown workload"},
 		{[]string{"help", "nope"}, 2, "unknown command"},
+		{[]string{"bench", "--addr", "127.0.0.1:1", "--failover"}, 2, "need --local"},
+		{[]string{"bench", "--local", "--failover", "--reshard", "10"}, 2, "exclude each other"},
+		{[]string{"bench", "--local", "--reshard", "-1"}, 2, "--reshard takes"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer

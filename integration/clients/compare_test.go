@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,46 +15,16 @@ import (
 	"github.com/clusterhop/clusterhop/integration/cluster"
 	"github.com/clusterhop/clusterhop/internal/workload"
 	"github.com/clusterhop/clusterhop/redirect"
-	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // contender is one client measured during a cluster event, with the
 // workload it runs.
 type contender struct {
-	name   string
-	client redis.UniversalClient
-	run    *workload.Run
-	sum    workload.Summary
-
-	mu        sync.Mutex
-	after     time.Time // the event; zero before it
-	watch     func(slot int) bool
-	firstOK   time.Time // first successful write on a watched slot after the event
-	failedOps int       // failed operations on watched slots after the event
-}
-
-func (c *contender) observe(r workload.Result) {
-	if r.Op == "get" || r.Op == "mget" {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.after.IsZero() || r.At.Before(c.after) || c.watch == nil || !c.watch(slotmap.Slot(r.Key)) {
-		return
-	}
-	if r.Err != nil {
-		c.failedOps++
-		return
-	}
-	if c.firstOK.IsZero() {
-		c.firstOK = r.At.Add(r.Took)
-	}
-}
-
-func (c *contender) mark(at time.Time, watch func(int) bool) {
-	c.mu.Lock()
-	c.after, c.watch = at, watch
-	c.mu.Unlock()
+	name     string
+	client   redis.UniversalClient
+	run      *workload.Run
+	sum      workload.Summary
+	recovery workload.Recovery
 }
 
 // contenders starts the same workload, with its own keys, through a
@@ -69,24 +38,25 @@ func contenders(t *testing.T, ctx context.Context, c *cluster.Cluster, workers i
 	for i, ct := range out {
 		require.NoError(t, ct.client.Ping(ctx).Err())
 		ct.run = workload.Start(ctx, ct.client, workload.Config{
-			Workers: workers, Seed: uint64(i + 1), Prefix: ct.name + ":", Observe: ct.observe,
+			Workers: workers, Seed: uint64(i + 1), Prefix: ct.name + ":", Observe: ct.recovery.Observe,
 		})
 	}
 	return out
 }
 
 // report logs each contender's figures side by side.
-func report(t *testing.T, event string, start time.Time, cs []*contender) {
+func report(t *testing.T, event string, cs []*contender) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s — side by side, one run:\n", event)
 	for _, c := range cs {
+		failed, after, ok := c.recovery.Result()
 		recovery := "no write on the affected slots succeeded"
-		if !c.firstOK.IsZero() {
-			recovery = c.firstOK.Sub(start).Round(time.Millisecond).String()
+		if ok {
+			recovery = after.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(&b, "  %-10s ops %-7d errors %-5d (in doubt %d) failed ops on affected slots %-5d first write there after the event: %s\n",
-			c.name, c.sum.Operations, c.sum.SurfacedErrors, c.sum.InDoubtErrors, c.failedOps, recovery)
+		fmt.Fprintf(&b, "  %-10s ops %-7d errors %-5d (in doubt %d) failed writes on affected slots %-5d first write there after the event: %s\n",
+			c.name, c.sum.Operations, c.sum.SurfacedErrors, c.sum.InDoubtErrors, failed, recovery)
 		samples := make([]string, 0, len(c.sum.ErrorSamples))
 		for text, n := range c.sum.ErrorSamples {
 			samples = append(samples, fmt.Sprintf("%6d × %s", n, text))
@@ -120,7 +90,7 @@ func TestReshardingSideBySide(t *testing.T) {
 		moving[s] = true
 	}
 	for _, ct := range cs {
-		ct.mark(start, func(s int) bool { return moving[s] })
+		ct.recovery.Mark(start, func(s int) bool { return moving[s] })
 	}
 	mctx, mcancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer mcancel()
@@ -132,7 +102,7 @@ func TestReshardingSideBySide(t *testing.T) {
 	for _, ct := range cs {
 		ct.sum = ct.run.Wait()
 	}
-	report(t, fmt.Sprintf("resharding 2,000 slots from %s to %s in %s", from, to, time.Since(start).Round(time.Millisecond)), start, cs)
+	report(t, fmt.Sprintf("resharding 2,000 slots from %s to %s in %s", from, to, time.Since(start).Round(time.Millisecond)), cs)
 
 	hop := cs[0]
 	assert.Zero(t, hop.sum.SurfacedErrors, "clusterhop surfaced errors: %v", hop.sum.ErrorSamples)
@@ -168,7 +138,7 @@ func TestKillPrimarySideBySide(t *testing.T) {
 	}
 	start := time.Now()
 	for _, ct := range cs {
-		ct.mark(start, func(s int) bool { return dead[s] })
+		ct.recovery.Mark(start, func(s int) bool { return dead[s] })
 	}
 	require.NoError(t, c.Kill(victim))
 	hctx, hcancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -180,10 +150,11 @@ func TestKillPrimarySideBySide(t *testing.T) {
 	for _, ct := range cs {
 		ct.sum = ct.run.Wait()
 	}
-	report(t, fmt.Sprintf("kill -9 of primary %s (cluster healthy again after %s)", victim, promoted.Round(time.Millisecond)), start, cs)
+	report(t, fmt.Sprintf("kill -9 of primary %s (cluster healthy again after %s)", victim, promoted.Round(time.Millisecond)), cs)
 
 	hop := cs[0]
-	require.False(t, hop.firstOK.IsZero(), "clusterhop never wrote to the dead primary's slots again")
+	_, _, recovered := hop.recovery.Result()
+	require.True(t, recovered, "clusterhop never wrote to the dead primary's slots again")
 	notInDoubt := hop.sum.SurfacedErrors - hop.sum.InDoubtErrors
 	assert.Zero(t, notInDoubt, "clusterhop surfaced errors other than in-doubt ones: %v", hop.sum.ErrorSamples)
 	for text := range hop.sum.ErrorSamples {
