@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/clusterhop/clusterhop/clustertest"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
@@ -100,5 +102,50 @@ func BenchmarkAskRoundTrip(b *testing.B) {
 	b.StopTimer()
 	if n := c.Counters().Redirects["ASK"]; n < int64(b.N) {
 		b.Fatalf("%d ASK for %d GETs", n, b.N)
+	}
+}
+
+// BenchmarkHookOverhead measures what the hook adds to a command that needs
+// no redirection: its ProcessHook around a next that does nothing, against
+// next alone. "learned" has a topology loaded, so each command's slot is
+// computed and looked up (the hook's steady state); "fresh" has none yet.
+func BenchmarkHookOverhead(b *testing.B) {
+	c := clustertest.New(b, clustertest.Config{Shards: 3})
+	ctx := context.Background()
+	next := func(context.Context, redis.Cmder) error { return nil }
+	k := benchKey(b, c, 0)
+	cmd := redis.NewStringCmd(ctx, "get", k)
+	b.Run("none", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = next(ctx, cmd)
+		}
+	})
+	for _, learned := range []bool{false, true} {
+		name := "fresh"
+		if learned {
+			name = "learned"
+		}
+		b.Run(name, func(b *testing.B) {
+			h, err := NewHook(Options{Seeds: []string{c.Primary(0)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			addr := c.Primary(0)
+			h.e.hooked.Store(&addr)
+			if learned {
+				if err := h.e.slots.Refresh(ctx, slotmap.ReasonManual); err != nil {
+					b.Fatal(err)
+				}
+			}
+			process := h.ProcessHook(next)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := process(ctx, cmd); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clusterhop/clusterhop/integration/cluster"
 )
 
 // TestDemoShortRun runs the demo as CI does and checks its report: every
@@ -82,5 +84,45 @@ func TestHelp(t *testing.T) {
 		}
 		require.Equal(t, 0, run(args, &out, &errOut), cmd)
 		assert.Contains(t, out.String(), "Usage")
+	}
+}
+
+// TestBenchLocal runs the benchmark against a cluster it starts itself, as
+// a user would, in its shortest form.
+func TestBenchLocal(t *testing.T) {
+	cluster.Require(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--local", "--duration", "300ms", "--rounds", "2", "--concurrency", "1,4", "--json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	var results []benchResult
+	require.NoError(t, json.Unmarshal(out.Bytes(), &results), out.String())
+	require.Len(t, results, 2*2*3, "two workloads × two concurrencies × three clients")
+	seen := map[string]bool{}
+	for _, r := range results {
+		seen[r.Client] = true
+		assert.Positive(t, r.OpsPerSec, "%+v", r)
+		assert.Zero(t, r.Errors, "%+v", r)
+		assert.Equal(t, 2, r.Rounds)
+	}
+	assert.Len(t, seen, 3)
+}
+
+// TestBenchReshardLocal runs every client through a resharding of the
+// cluster the benchmark starts.
+func TestBenchReshardLocal(t *testing.T) {
+	cluster.Require(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--local", "--reshard", "100", "--duration", "1s", "--event-workers", "4", "--json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	var results []eventResult
+	require.NoError(t, json.Unmarshal(out.Bytes(), &results), out.String())
+	require.Len(t, results, 3)
+	for _, r := range results {
+		assert.Positive(t, r.Operations, "%+v", r)
+		if r.Client == "clusterhop" || r.Client == "hook" {
+			assert.Zero(t, r.Errors, "%+v", r)
+			assert.Zero(t, r.Lost, "%+v", r)
+			assert.Zero(t, r.Duplicated, "%+v", r)
+		}
 	}
 }
