@@ -26,6 +26,7 @@ type node struct {
 type retired struct {
 	timer  *time.Timer
 	client *redis.Client
+	closed *atomic.Bool // the timer fired and closed client
 }
 
 // nodeSet holds one client per node address, created on first use. Reads
@@ -152,7 +153,22 @@ func (s *nodeSet) retireLocked(c *redis.Client) {
 		_ = c.Close()
 		return
 	}
-	s.retired = append(s.retired, retired{timer: time.AfterFunc(retireDelay, func() { _ = c.Close() }), client: c})
+	// Forget the clients already closed, so that a long-lived client
+	// through many topology changes keeps no list of them.
+	live := s.retired[:0]
+	for _, r := range s.retired {
+		if !r.closed.Load() {
+			live = append(live, r)
+		}
+	}
+	clear(s.retired[len(live):])
+	s.retired = live
+	closed := new(atomic.Bool)
+	t := time.AfterFunc(retireDelay, func() {
+		_ = c.Close()
+		closed.Store(true)
+	})
+	s.retired = append(s.retired, retired{timer: t, client: c, closed: closed})
 }
 
 // all returns every live node.
