@@ -18,7 +18,9 @@ import (
 // the application are commands in flight when the primary crashed.
 func TestDemoShortRun(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run([]string{"demo", "--duration", "4s", "--json", "--seed", "7"}, &out, &errOut)
+	// Long enough for every timeline event on a machine busy with the other
+	// packages' tests.
+	code := run([]string{"demo", "--duration", "8s", "--json", "--seed", "7"}, &out, &errOut)
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
 	var rep report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
