@@ -53,12 +53,15 @@ func runEvent(ctx context.Context, lc *cluster.Cluster, clients []benchClient, c
 		for _, s := range lc.SlotsOf(victim) {
 			affected[s] = true
 		}
-		for _, r := range recs {
-			r.Mark(start, func(s int) bool { return affected[s] })
-		}
 		event = "kill -9 of primary " + victim
 		log.line("%s", event)
+		// The measurement starts once the process is gone: a write sent
+		// while SIGKILL is on its way may still succeed.
 		if evErr = lc.Kill(victim); evErr == nil {
+			start = time.Now()
+			for _, r := range recs {
+				r.Mark(start, func(s int) bool { return affected[s] })
+			}
 			evErr = lc.WaitHealthy(evCtx)
 			log.line("cluster healthy again after %s", time.Since(start).Round(time.Millisecond))
 		}

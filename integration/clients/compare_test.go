@@ -136,11 +136,13 @@ func TestKillPrimarySideBySide(t *testing.T) {
 	for _, s := range c.SlotsOf(victim) {
 		dead[s] = true
 	}
+	// The measurement starts once the process is gone: a write sent while
+	// SIGKILL is on its way may still succeed.
+	require.NoError(t, c.Kill(victim))
 	start := time.Now()
 	for _, ct := range cs {
 		ct.recovery.Mark(start, func(s int) bool { return dead[s] })
 	}
-	require.NoError(t, c.Kill(victim))
 	hctx, hcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer hcancel()
 	require.NoError(t, c.WaitHealthy(hctx))
