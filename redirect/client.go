@@ -183,11 +183,9 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
-	_, flags, _ := c.e.table.Keys(nil, cmd.Args())
-	slot, err := c.e.table.CommandSlot(cmd.Args())
+	slot, flags, err := c.e.table.Route(cmd.Args())
 	if errors.Is(err, slotmap.ErrUnknownCommand) && c.learn(ctx, cmd) {
-		_, flags, _ = c.e.table.Keys(nil, cmd.Args())
-		slot, err = c.e.table.CommandSlot(cmd.Args())
+		slot, flags, err = c.e.table.Route(cmd.Args())
 	}
 	switch {
 	case err != nil && classify.KindOf(err) == classify.KindCrossSlot && flags&slotmap.FlagSplittable != 0:
@@ -266,8 +264,7 @@ func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error 
 	groups := make(map[target][]redis.Cmder, 4)
 	var refused []redis.Cmder
 	for _, cmd := range cmds {
-		_, flags, _ := c.e.table.Keys(nil, cmd.Args())
-		slot, err := c.e.table.CommandSlot(cmd.Args())
+		slot, flags, err := c.e.table.Route(cmd.Args())
 		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
 			cmd.SetErr(err)
 			refused = append(refused, cmd)

@@ -123,7 +123,7 @@ func (e *engine) send(ctx context.Context, t target, cmd redis.Cmder, next redis
 	if t.addr == "" {
 		return next(ctx, cmd)
 	}
-	if err := e.breaker.Allow(t.addr, e.now()); err != nil {
+	if err := e.allow(t.addr); err != nil {
 		cmd.SetErr(err)
 		return err
 	}
@@ -147,6 +147,15 @@ func (e *engine) send(ctx context.Context, t target, cmd redis.Cmder, next redis
 		return err
 	}
 	return cmd.Err()
+}
+
+// allow asks the breaker whether addr may be sent a command now, reading
+// the clock only when some node has failures on record.
+func (e *engine) allow(addr string) error {
+	if !e.breaker.Watching() {
+		return nil
+	}
+	return e.breaker.Allow(addr, e.now())
 }
 
 // process runs cmd from its first target until it succeeds or the policy
@@ -332,7 +341,7 @@ func (e *engine) ownerOf(slot int) (string, error) {
 // ownerOfCmd returns the primary serving cmd's slot, when the command has
 // keys of one slot and the topology knows the slot's owner.
 func (e *engine) ownerOfCmd(cmd redis.Cmder) (string, bool) {
-	slot, err := e.table.CommandSlot(cmd.Args())
+	slot, _, err := e.table.Route(cmd.Args())
 	if err != nil || slot < 0 {
 		return "", false
 	}

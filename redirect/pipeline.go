@@ -66,7 +66,7 @@ func (e *engine) sendGroup(ctx context.Context, t target, cmds []redis.Cmder, ne
 		unsent(cmds, next(ctx, cmds))
 		return
 	}
-	if err := e.breaker.Allow(t.addr, e.now()); err != nil {
+	if err := e.allow(t.addr); err != nil {
 		setErr(cmds, err)
 		return
 	}

@@ -96,7 +96,7 @@ func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, next 
 	if t.addr == "" {
 		return next(ctx, cmds)
 	}
-	if err := e.breaker.Allow(t.addr, e.now()); err != nil {
+	if err := e.allow(t.addr); err != nil {
 		setErr(cmds, err)
 		return err
 	}

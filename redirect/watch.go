@@ -86,7 +86,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 
 // watchOnce runs fn once at t.
 func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) error, keys []string) error {
-	if err := c.e.breaker.Allow(t.addr, c.e.now()); err != nil {
+	if err := c.e.allow(t.addr); err != nil {
 		return err
 	}
 	if !t.asking {

@@ -109,6 +109,11 @@ func NewBreaker(c BreakerConfig) *Breaker {
 	return b
 }
 
+// Watching reports whether some node has failures on record; while none
+// has, Allow passes every node whatever the time, so a caller may skip
+// reading the clock.
+func (b *Breaker) Watching() bool { return b != nil && b.tracked.Load() > 0 }
+
 // Allow returns nil when a command may be sent to addr now, and a
 // *classify.ClientError (KindBreakerOpen, wrapping an *OpenError) when the
 // node is ejected. After the pause, the first caller is the probe and gets

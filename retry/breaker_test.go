@@ -208,3 +208,15 @@ func TestNextRetriesBreakerRefusals(t *testing.T) {
 	assert.ErrorIs(t, d.Err, ErrBreakerOpen)
 	assert.EqualError(t, d.Err, "clusterhop: gave up after 2 retries: clusterhop: node 10.0.0.1:6379 ejected after 1 consecutive failure until 13:00:00.000")
 }
+
+func TestBreakerWatching(t *testing.T) {
+	var nilBreaker *Breaker
+	assert.False(t, nilBreaker.Watching())
+	b := NewBreaker(BreakerConfig{})
+	assert.False(t, b.Watching(), "no failure on record: Allow passes without the clock")
+	now := time.Unix(1000, 0)
+	b.Failure("a:1", now)
+	assert.True(t, b.Watching())
+	b.Success("a:1")
+	assert.False(t, b.Watching(), "a success forgets the node")
+}

@@ -28,23 +28,32 @@ func CommandSlot(args []any) (int, error) {
 // CommandSlot is the package-level CommandSlot on t's static and learned
 // commands.
 func (t *Table) CommandSlot(args []any) (int, error) {
+	slot, _, err := t.Route(args)
+	return slot, err
+}
+
+// Route is CommandSlot that also returns the command's flags, in one pass
+// over its keys and without allocating: what a client needs to route a
+// command. The flags are valid whenever the command is known (err does not
+// wrap ErrUnknownCommand), also when its keys span slots.
+func (t *Table) Route(args []any) (slot int, flags Flags, err error) {
 	var buf [16]int
-	idx, _, ok := t.Keys(buf[:0], args)
+	idx, flags, ok := t.Keys(buf[:0], args)
 	if !ok {
-		return 0, t.unknownCommand(args)
+		return 0, 0, t.unknownCommand(args)
 	}
-	slot := -1
+	slot = -1
 	for _, i := range idx {
 		s, err := argSlot(args[i])
 		if err != nil {
-			return 0, fmt.Errorf("slotmap: key at argument %d: %w", i, err)
+			return 0, flags, fmt.Errorf("slotmap: key at argument %d: %w", i, err)
 		}
 		if slot >= 0 && s != slot {
-			return 0, classify.CrossSlot()
+			return 0, flags, classify.CrossSlot()
 		}
 		slot = s
 	}
-	return slot, nil
+	return slot, flags, nil
 }
 
 func (t *Table) unknownCommand(args []any) error {

@@ -118,3 +118,27 @@ func (k binaryKey) MarshalBinary() ([]byte, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRoute(t *testing.T) {
+	tb := NewTable()
+	slot, flags, err := tb.Route([]any{"get", "foo"})
+	require.NoError(t, err)
+	assert.Equal(t, 12182, slot)
+	assert.NotZero(t, flags&FlagReadOnly)
+
+	slot, flags, err = tb.Route([]any{"ping"})
+	require.NoError(t, err)
+	assert.Equal(t, -1, slot)
+	assert.NotZero(t, flags&FlagKeyless)
+
+	_, flags, err = tb.Route([]any{"mget", "a", "b"})
+	assert.Equal(t, classify.KindCrossSlot, classify.KindOf(err))
+	assert.NotZero(t, flags&FlagSplittable, "flags are valid for a cross-slot command too")
+
+	_, _, err = tb.Route([]any{"frobnicate", "x"})
+	assert.True(t, errors.Is(err, ErrUnknownCommand))
+
+	args := []any{"set", "{user1000}.following", "v"}
+	allocs := testing.AllocsPerRun(100, func() { _, _, _ = tb.Route(args) })
+	assert.Zero(t, allocs)
+}

@@ -97,3 +97,50 @@ func BenchmarkNode(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) { benchNode(b, bc.hook, bc.routed, bc.parallel) })
 	}
 }
+
+// BenchmarkClusterClients compares redirect.Client with go-redis's
+// ClusterClient on GET/SET across every slot range, 64 goroutines:
+//
+//	CLUSTERHOP_INTEGRATION=1 go test -run '^$' -bench ClusterClients -benchmem -count 6 ./integration/clients/
+func BenchmarkClusterClients(b *testing.B) {
+	c := shared.Get(b)
+	ctx := context.Background()
+	hop, err := redirect.NewClient(redirect.Options{Seeds: []string{c.Primaries()[0]}, Template: &redis.Options{PoolSize: 80}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hop.Close()
+	gr := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Primaries()[0]}, PoolSize: 80})
+	defer gr.Close()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "cc:" + strconv.Itoa(i)
+		if err := hop.Set(ctx, keys[i], "v", 0).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, cl := range []struct {
+		name string
+		c    redis.UniversalClient
+	}{{"clusterhop", hop}, {"go-redis", gr}} {
+		b.Run(cl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					k := keys[(i*7919)%len(keys)]
+					var err error
+					if i%2 == 0 {
+						err = cl.c.Get(ctx, k).Err()
+					} else {
+						err = cl.c.Set(ctx, k, "v", 0).Err()
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
