@@ -76,6 +76,7 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 			return slotmap.Fetch(ctx, n.client, addr, useTLS)
 		},
 		MinInterval: opts.RefreshInterval,
+		Jitter:      opts.RefreshInterval / 2,
 		Periodic:    opts.PeriodicRefresh,
 		Observer:    e.onRefresh,
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -375,4 +376,67 @@ func TestHookConnectionRefusedRefreshes(t *testing.T) {
 	v, err := rdb.Get(ctx, k).Result()
 	require.NoError(t, err)
 	assert.Equal(t, "after", v)
+}
+
+// A node that refuses connections is ejected after a few failures: the
+// breaker fails commands for it fast (the hook hears it open), and the
+// error says why once the command's time is up.
+func TestHookBreakerOpens(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	var mu sync.Mutex
+	var opened []string
+	rdb, _ := attach(t, c.Primary(0), redirect.Options{
+		Policy: fastPolicy(),
+		// Each retry after a refused connection waits for a refresh; keep
+		// them quick, so that the test sees the breaker open.
+		RefreshInterval: 5 * time.Millisecond,
+		Observer: redirect.Observer{Breaker: func(e redirect.BreakerEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Open {
+				opened = append(opened, e.Addr)
+			}
+		}},
+	})
+	ctx := context.Background()
+	k := keyOn(t, c, 1, "brk")
+	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err()) // learns the topology
+	dead := c.Primary(1)
+	require.NoError(t, c.KillNode(dead))
+
+	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err := rdb.Get(tctx, k).Err()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, retry.ErrBreakerOpen, "%v", err)
+	assert.False(t, classify.InDoubt(err), "nothing reached the dead node: %v", err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{dead}, opened)
+}
+
+// An INCR whose reply times out may have run: it is not re-sent, and the
+// error says so.
+func TestHookReadTimeoutIsInDoubt(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1})
+	rdb := redis.NewClient(&redis.Options{Addr: c.Primary(0), MaxRetries: -1, ReadTimeout: 50 * time.Millisecond})
+	defer rdb.Close()
+	h, err := redirect.Attach(rdb, redirect.Options{Policy: fastPolicy()})
+	require.NoError(t, err)
+	defer h.Close()
+	ctx := context.Background()
+	require.NoError(t, rdb.Set(ctx, "n", 0, 0).Err())
+	require.NoError(t, c.SetLatency(c.Primary(0), 150*time.Millisecond))
+
+	err = rdb.Incr(ctx, "n").Err()
+	require.Error(t, err)
+	assert.True(t, classify.InDoubt(err), "%v", err)
+	assert.ErrorIs(t, err, classify.ErrTimeout)
+	assert.ErrorIs(t, err, retry.ErrInDoubt)
+
+	require.NoError(t, c.SetLatency(c.Primary(0), 0))
+	time.Sleep(200 * time.Millisecond) // the slow INCR lands
+	n, err := rdb.Get(ctx, "n").Int()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the INCR ran once: it was not re-sent")
 }

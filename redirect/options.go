@@ -45,7 +45,8 @@ type Options struct {
 	AllowAddr func(addr string) bool
 
 	// RefreshInterval is the minimum time between two topology fetches,
-	// plus a random jitter (default slotmap.DefaultMinInterval, 1s);
+	// plus a random jitter of up to half of it (default
+	// slotmap.DefaultMinInterval, 1s, and slotmap.DefaultJitter);
 	// refreshes asked for in between are coalesced into the next one. A
 	// MOVED needs no fetch: it patches its slot at once.
 	RefreshInterval time.Duration
