@@ -29,7 +29,7 @@ server:
 lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
+	@unformatted="$$(gofmt -l .)"; test -z "$$unformatted" || { echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; }
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./classify ./slotmap ./retry
