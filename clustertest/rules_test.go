@@ -119,7 +119,10 @@ func TestReplicaServesReadsOnlyAfterReadonly(t *testing.T) {
 			assert.Equal(t, moved, reply(r, "SET", key, "w"), "writes go to the primary")
 			assert.Equal(t, fmt.Sprintf("MOVED %d %s", slotmap.Slot(keyOn(t, c, 0)), c.Primary(0)),
 				reply(r, "GET", keyOn(t, c, 0)), "another shard's slot")
-			assert.Equal(t, []string{"OK", "QUEUED", "[v]"}, pipeline(t, r, args("MULTI"), args("GET", key), args("EXEC")))
+			// READONLY again in the same round trip: newer go-redis releases
+			// drop a connection that received MOVED, and the flag with it.
+			assert.Equal(t, []string{"OK", "OK", "QUEUED", "[v]"},
+				pipeline(t, r, args("READONLY"), args("MULTI"), args("GET", key), args("EXEC")))
 			assert.Equal(t, "OK", reply(r, "READWRITE"))
 			assert.Equal(t, moved, reply(r, "GET", key))
 		})

@@ -23,20 +23,26 @@ import (
 // The topology is loaded on first use (or by Refresh), so NewClient does no
 // network I/O.
 type Client struct {
-	redis.Cmdable // every typed command, through front
+	// *redis.Client is the front: a go-redis client that never dials, whose
+	// innermost hook routes every command. Embedding it gives the Client
+	// every method of the go-redis release it is built with, new ones
+	// included; the methods that must know the cluster (Process, Do,
+	// Watch, the subscriptions, AddHook, PoolStats, Close) are the
+	// Client's own.
+	*redis.Client
 
 	e *engine
 
-	mu    sync.Mutex    // protects front and hooks (AddHook rebuilds front)
-	front *redis.Client // never dials: its innermost hook routes every command
-	hooks []redis.Hook  // the caller's hooks, outermost first
+	mu    sync.Mutex   // protects the front and hooks (AddHook rebuilds the front)
+	hooks []redis.Hook // the caller's hooks, outermost first
 }
 
 var _ redis.UniversalClient = (*Client)(nil)
 
-// errFrontDial is never seen unless go-redis changes how hooks run: the
-// front client routes every command in its hook and has nothing to dial.
-var errFrontDial = errors.New("redirect: internal error: the routing client dialled")
+// errFrontDial is what a connection of the front client fails with: the
+// front routes every command in its hook and has nothing to dial, so only
+// a go-redis method that needs a connection of its own meets it.
+var errFrontDial = errors.New("redirect: this go-redis method needs a connection of its own, which a cluster client does not have; use a node's client")
 
 // NewClient returns a Client for the cluster that Options.Seeds belong to.
 func NewClient(opts Options) (*Client, error) {
@@ -48,8 +54,7 @@ func NewClient(opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{e: e}
-	c.front = c.newFront()
-	c.Cmdable = c.front
+	c.Client = c.newFront()
 	return c, nil
 }
 
@@ -77,15 +82,14 @@ func (c *Client) AddHook(h redis.Hook) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hooks = append(c.hooks, h)
-	old := c.front
-	c.front = c.newFront()
-	c.Cmdable = c.front
+	old := c.Client
+	c.Client = c.newFront()
 	_ = old.Close()
 }
 
 // Process runs cmd through the caller's hooks and the router.
 func (c *Client) Process(ctx context.Context, cmd redis.Cmder) error {
-	return c.front.Process(ctx, cmd)
+	return c.Client.Process(ctx, cmd)
 }
 
 // Do runs a command given as arguments.
@@ -131,7 +135,7 @@ func (c *Client) NodeStats() map[string]*redis.PoolStats {
 // Close closes every node's client and stops the topology refresher.
 func (c *Client) Close() error {
 	c.mu.Lock()
-	f := c.front
+	f := c.Client
 	c.mu.Unlock()
 	_ = f.Close()
 	return c.e.close()
