@@ -252,7 +252,7 @@ func (e *engine) failed(t target, err error) {
 }
 
 func (e *engine) giveUp(cmd redis.Cmder, addr string, err error) error {
-	if e.obs != nil && e.obs.GiveUp != nil {
+	if e.obs != nil && e.obs.GiveUp != nil && !isAnswer(err) {
 		e.obs.GiveUp(GiveUpEvent{Kind: classify.KindOf(err), Command: cmd.Name(), Addr: addr, Err: err})
 	}
 	cmd.SetErr(err)

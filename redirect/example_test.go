@@ -71,13 +71,17 @@ func ExampleOptions_policy() {
 	if err != nil {
 		panic(err)
 	}
-	_, err = redirect.NewClient(redirect.Options{Seeds: []string{"127.0.0.1:7000"}, Policy: p})
-	fmt.Println(p.MaxRedirects, p.InDoubt, err)
+	cl, err := redirect.NewClient(redirect.Options{Seeds: []string{"127.0.0.1:7000"}, Policy: p})
+	if err != nil {
+		panic(err)
+	}
+	defer cl.Close() // NewClient dials nothing: the topology loads on first use
+	fmt.Println(p.MaxRedirects, p.InDoubt)
 
 	_, err = retry.ParseURL("redis://127.0.0.1:7000?max_redirect=8")
 	fmt.Println(err != nil)
 	// Output:
-	// 8 idempotent <nil>
+	// 8 idempotent
 	// true
 }
 

@@ -120,6 +120,12 @@ func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 		if len(cmds) == 0 {
 			return next(ctx, cmds)
 		}
+		if hasConnState(cmds) {
+			// Connection set-up (go-redis pipelines HELLO, AUTH, CLIENT
+			// SETINFO on a new connection) and stateful pipelines run as
+			// sent, on the caller's connection.
+			return next(ctx, cmds)
+		}
 		if isTx(cmds) {
 			// A transaction runs where its client sent it; it may sit on a
 			// WATCHed connection, so it is not routed ahead.
@@ -153,6 +159,17 @@ func (e *engine) group(cmds []redis.Cmder) map[target][]redis.Cmder {
 		groups[t] = append(groups[t], c)
 	}
 	return groups
+}
+
+// hasConnState reports a pipeline holding a command that changes the state
+// of its connection, MULTI and EXEC of a transaction aside.
+func hasConnState(cmds []redis.Cmder) bool {
+	for i, c := range cmds {
+		if connState(c.Name()) && !(isTx(cmds) && (i == 0 || i == len(cmds)-1)) {
+			return true
+		}
+	}
+	return false
 }
 
 // connState reports commands that change the state of their connection:

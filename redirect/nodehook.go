@@ -54,7 +54,10 @@ type NodeEvent struct {
 //     after sending (ClusterClient retries a timeout or a broken connection
 //     on the same node, and so may run a write twice), unless the policy's
 //     InDoubt mode allows it: such a command fails with a typed in-doubt
-//     error (classify.InDoubt is true).
+//     error (classify.InDoubt is true, classify.KindOf and errors.Is with
+//     classify.ErrTimeout or ErrConnection work) that keeps the original
+//     text but not its chain — errors.Is(err, io.EOF) does not hold, since
+//     ClusterClient retries whatever does.
 //
 // What it cannot do: follow redirections or retry — ClusterClient does, with
 // its own short fixed budget, and recognises a MOVED only as go-redis's own
@@ -129,10 +132,18 @@ func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
 		h.opts.Report(ev)
 	}
 	if stop {
-		return typed
+		// go-redis retries what unwraps to io.EOF or a timeout (newer
+		// releases look through wrappers with errors.Is), so the error that
+		// stops it keeps the failure's kind and text but not its chain.
+		return &classify.ClientError{Kind: classify.KindOf(typed), Sent: true, Err: opaqueError(err.Error())}
 	}
 	return err
 }
+
+// opaqueError is a failure's text without its chain.
+type opaqueError string
+
+func (e opaqueError) Error() string { return string(e) }
 
 func (h *nodeHook) mayRepeat(cmd redis.Cmder) bool {
 	switch h.opts.Policy.InDoubt {

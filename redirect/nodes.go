@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ func (s *nodeSet) options(addr string) *redis.Options {
 	// Retrying is the engine's job: go-redis would re-send a command whose
 	// reply timed out, and that command may have run.
 	o.MaxRetries = -1
+	dialOnce(&o)
 	if o.TLSConfig != nil && o.TLSConfig.ServerName == "" {
 		// Each node presents its own certificate: verify the name the node
 		// is dialled by, as a per-node client of a cluster must.
@@ -105,6 +107,19 @@ func (s *nodeSet) options(addr string) *redis.Options {
 		}
 	}
 	return &o
+}
+
+// dialOnce makes a node's client dial once per connection unless the
+// template says otherwise. Newer go-redis releases retry a failed dial
+// inside the pool (DialerRetries, 5 attempts 100ms apart) before a command
+// sees the failure; but a refused connection from a cluster node is a
+// topology signal the engine acts on at once (refresh, reroute), and the
+// policy does the waiting. The field does not exist in older releases,
+// hence it is set by name.
+func dialOnce(o *redis.Options) {
+	if f := reflect.ValueOf(o).Elem().FieldByName("DialerRetries"); f.IsValid() && f.CanSet() && f.Kind() == reflect.Int && f.Int() == 0 {
+		f.SetInt(1)
+	}
 }
 
 // retain retires the clients of nodes not in addrs.

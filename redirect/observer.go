@@ -18,7 +18,8 @@ type Observer struct {
 	// Refresh hears each topology fetch and its outcome.
 	Refresh func(slotmap.RefreshEvent)
 	// GiveUp hears each command the engine stopped trying, with the error
-	// returned to the caller.
+	// returned to the caller; not a command whose error is its answer
+	// (redis.Nil, WRONGTYPE, ERR ...).
 	GiveUp func(GiveUpEvent)
 	// Breaker hears a node's breaker opening or closing.
 	Breaker func(BreakerEvent)
