@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,7 @@ type demoConfig struct {
 	addr      string
 	opTimeout time.Duration
 	slots     int
+	reshard   int
 }
 
 func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
@@ -42,7 +45,8 @@ func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
 	fs.IntVar(&cfg.clients, "clients", 16, "concurrent workers sharing one client")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the workload's choices (same seed, same sequence of operations per worker)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
-	fs.StringVar(&cfg.addr, "addr", "", "host:port of a real cluster node: run the workload there, without topology operations")
+	fs.StringVar(&cfg.addr, "addr", "", "host:port of a real cluster node: run the workload there, without topology operations (but --reshard)")
+	fs.IntVar(&cfg.reshard, "reshard", 0, "with --addr: move this many slots from one primary to another during the run, with redis-cli --cluster reshard")
 	fs.DurationVar(&cfg.opTimeout, "op-timeout", 8*time.Second, "each operation's deadline, as an application would set it")
 	fs.IntVar(&cfg.slots, "migrate-slots", 32, "how many slots (holding workload keys) the demo migrates between shards")
 	fs.Usage = func() {
@@ -114,6 +118,17 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return exitError{code: 2, err: errors.New("--clients must be positive")}
 	case cfg.slots < 0:
 		return exitError{code: 2, err: errors.New("--migrate-slots must not be negative")}
+	case cfg.reshard < 0 || cfg.reshard > 16384:
+		return exitError{code: 2, err: errors.New("--reshard takes a number of slots, 0 to 16384")}
+	case cfg.reshard > 0 && cfg.addr == "":
+		return exitError{code: 2, err: errors.New("--reshard works on a real cluster: give --addr (the fake cluster migrates slots by itself)")}
+	}
+	var cli string
+	if cfg.reshard > 0 {
+		var err error
+		if cli, err = clusterCLI(); err != nil {
+			return exitError{code: 2, err: err}
+		}
 	}
 	log := newProgress(stderr)
 
@@ -160,9 +175,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		log.line("%s", line)
 	}
 	tlDone := make(chan error, 1)
-	if fake != nil {
+	switch {
+	case fake != nil:
 		go func() { tlDone <- runTimeline(runCtx, fake, cfg, event) }()
-	} else {
+	case cfg.reshard > 0:
+		go func() { tlDone <- reshardReal(runCtx, cl, cli, cfg, event) }()
+	default:
 		tlDone <- nil
 		event("real cluster at %s: no topology operations", cfg.addr)
 	}
@@ -309,6 +327,50 @@ func runTimeline(ctx context.Context, c *clustertest.Cluster, cfg *demoConfig, e
 			}
 			return true
 		}})
+}
+
+// clusterCLI finds redis-cli or valkey-cli, which --reshard drives.
+func clusterCLI() (string, error) {
+	for _, name := range []string{"redis-cli", "valkey-cli"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("--reshard needs redis-cli or valkey-cli on PATH")
+}
+
+// reshardReal moves slots between two primaries of a real cluster with
+// redis-cli --cluster reshard, the tool operators use, a tenth into the run.
+// The reshard runs to its end even when the run ends first: stopping it
+// half-way would leave a slot MIGRATING.
+func reshardReal(ctx context.Context, cl *redirect.Client, cli string, cfg *demoConfig, event func(string, ...any)) error {
+	t := time.NewTimer(cfg.duration / 10)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil
+	}
+	shards := cl.Topology().Shards()
+	if len(shards) < 2 {
+		return fmt.Errorf("--reshard needs two primaries; the cluster has %d", len(shards))
+	}
+	from, to := shards[0].Primary, shards[1].Primary
+	event("%s --cluster reshard: %d slots from %s to %s", cli, cfg.reshard, from.Addr, to.Addr)
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(rctx, cli, "--cluster", "reshard", from.Addr,
+		"--cluster-from", from.ID, "--cluster-to", to.ID,
+		"--cluster-slots", strconv.Itoa(cfg.reshard), "--cluster-yes").CombinedOutput()
+	if err != nil {
+		tail := string(out)
+		if len(tail) > 600 {
+			tail = tail[len(tail)-600:]
+		}
+		return fmt.Errorf("redis-cli --cluster reshard: %w: %s", err, tail)
+	}
+	event("reshard done: %d slots now served by %s", cfg.reshard, to.Addr)
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

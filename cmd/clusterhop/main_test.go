@@ -66,6 +66,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--local", "--workload", "scan"}, 2, "unknown workload"},
 		{[]string{"help", "nope"}, 2, "unknown command"},
 		{[]string{"bench", "--addr", "127.0.0.1:1", "--failover"}, 2, "need --local"},
+		{[]string{"demo", "--reshard", "10"}, 2, "give --addr"},
 		{[]string{"bench", "--local", "--failover", "--reshard", "10"}, 2, "exclude each other"},
 		{[]string{"bench", "--local", "--reshard", "-1"}, 2, "--reshard takes"},
 	} {
@@ -127,4 +128,20 @@ func TestBenchReshardLocal(t *testing.T) {
 			assert.Zero(t, r.Duplicated, "%+v", r)
 		}
 	}
+}
+
+// TestDemoOnRealClusterWithReshard runs the demo against a real cluster
+// while redis-cli reshards it.
+func TestDemoOnRealClusterWithReshard(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Config{Primaries: 3})
+	var out, errOut bytes.Buffer
+	code := run([]string{"demo", "--addr", c.Primaries()[0], "--reshard", "300", "--duration", "6s", "--json", "--clients", "8"}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	var rep report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+	assert.Zero(t, rep.SurfacedErrors, "%v", rep.ErrorSamples)
+	assert.Zero(t, rep.Verdict.Lost)
+	assert.Zero(t, rep.Verdict.Duplicated)
+	assert.Len(t, rep.Timeline, 2, "%v", rep.Timeline)
+	assert.Positive(t, rep.Redirects["MOVED"]+rep.Redirects["ASK"], "the clients met the resharding: %v", rep.Redirects)
 }
