@@ -31,7 +31,8 @@ type Client struct {
 	// Client's own.
 	*redis.Client
 
-	e *engine
+	e       *engine
+	latency latencies // RouteByLatency's measurements
 
 	mu    sync.Mutex   // protects the front and hooks (AddHook rebuilds the front)
 	hooks []redis.Hook // the caller's hooks, outermost first
@@ -49,7 +50,7 @@ func NewClient(opts Options) (*Client, error) {
 	if len(opts.Seeds) == 0 {
 		return nil, errors.New("redirect: Options.Seeds is empty: a Client needs at least one node address")
 	}
-	e, err := newEngine(opts, opts.ReadFromReplicas)
+	e, err := newEngine(opts, opts.ReadFromReplicas || opts.RouteByLatency)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +139,7 @@ func (c *Client) Close() error {
 	f := c.Client
 	c.mu.Unlock()
 	_ = f.Close()
+	c.latency.stop()
 	return c.e.close()
 }
 
@@ -172,11 +174,13 @@ func noNextPipeline(_ context.Context, cmds []redis.Cmder) error {
 
 // ready loads the topology if it has never been loaded.
 func (c *Client) ready(ctx context.Context) error {
-	if c.e.slots.Load() != nil {
-		return nil
+	if c.e.slots.Load() == nil {
+		if err := c.e.slots.Refresh(ctx, slotmap.ReasonInitial); err != nil {
+			return fmt.Errorf("redirect: loading the cluster topology: %w", err)
+		}
 	}
-	if err := c.e.slots.Refresh(ctx, slotmap.ReasonInitial); err != nil {
-		return fmt.Errorf("redirect: loading the cluster topology: %w", err)
+	if c.e.opts.RouteByLatency {
+		c.latency.start(c.e)
 	}
 	return nil
 }
@@ -245,7 +249,12 @@ func (c *Client) route(slot int, flags slotmap.Flags) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	if c.e.opts.ReadFromReplicas && flags&slotmap.FlagReadOnly != 0 {
+	if c.e.opts.RouteByLatency && flags&slotmap.FlagReadOnly != 0 {
+		if a := c.latency.nearest(sh); a != "" {
+			return target{addr: a}, nil
+		}
+	}
+	if (c.e.opts.ReadFromReplicas || c.e.opts.RouteByLatency) && flags&slotmap.FlagReadOnly != 0 {
 		if r := healthyReplica(sh); r != "" {
 			return target{addr: r}, nil
 		}

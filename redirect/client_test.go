@@ -380,3 +380,27 @@ func TestClientLearnsUnknownCommandsOnce(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), c.Counters().Commands["COMMAND INFO"], "asked once")
 }
+
+// Reads go to the node of the slot with the lowest round trip: here the
+// one replica that is not slowed down (the primary is slow too, so reading
+// from the primary, or from a random replica, would not pass).
+func TestClientRoutesReadsByLatency(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1, ReplicasPerShard: 2})
+	slow, fast := c.Replicas(0)[0], c.Replicas(0)[1]
+	require.NoError(t, c.SetLatency(slow, 20*time.Millisecond))
+	require.NoError(t, c.SetLatency(c.Primary(0), 20*time.Millisecond))
+	cl := newClient(t, c, redirect.Options{RouteByLatency: true})
+	ctx := context.Background()
+	require.NoError(t, cl.Set(ctx, "k", "v", 0).Err())
+	for i := 0; i < 20; i++ {
+		v, err := cl.Get(ctx, "k").Result()
+		require.NoError(t, err)
+		assert.Equal(t, "v", v)
+	}
+	st, err := c.Stats(fast)
+	require.NoError(t, err)
+	assert.Equal(t, int64(20), st.Commands["GET"], "every read went to the fastest node")
+	st, err = c.Stats(slow)
+	require.NoError(t, err)
+	assert.Positive(t, st.Commands["PING"], "the slow replica's round trip was measured")
+}

@@ -62,6 +62,13 @@ type Options struct {
 	// primaries. The Hook ignores it.
 	ReadFromReplicas bool
 
+	// RouteByLatency sends each read-only command of a Client to the node
+	// of its slot, primary or online replica, with the lowest round trip,
+	// measured with PING when the topology first loads and every 5s after
+	// (as go-redis's ClusterOptions.RouteByLatency). It implies
+	// ReadFromReplicas. Default false.
+	RouteByLatency bool
+
 	// Observer hears every redirect, retry, refresh and give-up. Nil costs
 	// nothing.
 	Observer Observer
