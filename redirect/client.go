@@ -33,6 +33,7 @@ type Client struct {
 
 	e       *engine
 	latency latencies // RouteByLatency's measurements
+	shards  shardSubs // sharded subscriptions that follow their slot
 
 	mu    sync.Mutex   // protects the front and hooks (AddHook rebuilds the front)
 	hooks []redis.Hook // the caller's hooks, outermost first
@@ -56,6 +57,7 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	c := &Client{e: e}
 	c.Client = c.newFront()
+	e.onChange = c.shards.check
 	return c, nil
 }
 
@@ -140,6 +142,7 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	_ = f.Close()
 	c.latency.stop()
+	c.shards.close()
 	return c.e.close()
 }
 

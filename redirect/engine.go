@@ -30,6 +30,10 @@ type engine struct {
 	nodes   *nodeSet
 	obs     *Observer // nil when Options.Observer is empty
 
+	// onChange, when set, hears that the slot map changed (a refresh that
+	// routes differently, a MOVED patch); set before first use.
+	onChange func()
+
 	// hooked is the address of the client a Hook is attached to: commands
 	// sent through next go there. Empty for a Client.
 	hooked atomic.Pointer[string]
@@ -97,6 +101,9 @@ func (e *engine) onRefresh(ev slotmap.RefreshEvent) {
 				addrs = append(addrs, h)
 			}
 			e.nodes.retain(addrs)
+		}
+		if e.onChange != nil {
+			e.onChange()
 		}
 	}
 	if e.obs != nil && e.obs.Refresh != nil {
@@ -293,6 +300,9 @@ func (e *engine) redirectTarget(ctx context.Context, name, from string, d retry.
 	if isMoved {
 		e.slots.Patch(moved.Slot, addr)
 		e.slots.RequestRefresh(slotmap.ReasonMoved)
+		if e.onChange != nil {
+			e.onChange()
+		}
 	}
 	if e.obs != nil && e.obs.Redirect != nil {
 		e.obs.Redirect(RedirectEvent{Kind: classify.KindOf(err), Command: name, Slot: redirectSlot(err), From: from, To: addr})

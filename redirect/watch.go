@@ -152,16 +152,28 @@ func (c *Client) PSubscribe(ctx context.Context, channels ...string) *redis.PubS
 }
 
 // SSubscribe subscribes to shard channels on the primary serving their slot
-// (the channels must share a slot, as the server requires).
+// (the channels must share a slot, as the server requires), and follows the
+// slot: after a failover or a resharding the subscription moves to the new
+// owner. A PubSub read through Channel() follows without a gap the caller
+// sees; ReceiveMessage returns the broken connection's error once, as
+// go-redis does after any broken connection, and then goes on. Each sharded
+// subscription holds a small client of its own until the Client is closed.
 func (c *Client) SSubscribe(ctx context.Context, channels ...string) *redis.PubSub {
-	if err := c.ready(ctx); err == nil && len(channels) > 0 {
-		if t, err := c.route(slotmap.Slot(channels[0]), 0); err == nil {
-			if n, err := c.e.nodes.get(t.addr); err == nil {
-				return n.client.SSubscribe(ctx, channels...)
-			}
-		}
+	if len(channels) == 0 || c.ready(ctx) != nil {
+		return c.anyNode(ctx).SSubscribe(ctx, channels...)
 	}
-	return c.anyNode(ctx).SSubscribe(ctx, channels...)
+	s := &shardSub{c: c, slot: slotmap.Slot(channels[0])}
+	owner, err := c.e.ownerOf(s.slot)
+	if err != nil {
+		return c.anyNode(ctx).SSubscribe(ctx, channels...)
+	}
+	o := c.e.nodes.options(owner)
+	o.Addr = "shard-subscription"
+	o.Dialer = s.dial
+	o.TLSConfig = nil // dial does TLS, with the name of the node it reaches
+	s.client = redis.NewClient(o)
+	c.shards.add(c, s)
+	return s.client.SSubscribe(ctx, channels...)
 }
 
 // anyNode returns a random primary's client, or the first seed's before the

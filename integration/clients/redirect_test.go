@@ -204,3 +204,52 @@ func TestClientBroadcastAndSplit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(keys)), n)
 }
+
+// A sharded subscription follows its slot: after the slot migrates to
+// another primary, and after that primary is killed and its replica takes
+// over, messages published to the channel still arrive.
+func TestClientShardedSubscriptionFollowsItsSlot(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1, NodeTimeout: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl := newClient(t, c, redirect.Options{})
+	const ch = "orders{follow}"
+	ps := cl.SSubscribe(ctx, ch)
+	defer ps.Close()
+	_, err := ps.Receive(ctx) // the subscription is confirmed
+	require.NoError(t, err)
+	msgs := ps.Channel()
+
+	// publishUntil publishes until the subscriber receives the message.
+	publishUntil := func(what string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < 30*time.Second {
+			_ = cl.SPublish(ctx, ch, what).Err() // may fail during a failover
+			select {
+			case m := <-msgs:
+				if m.Payload == what {
+					return time.Since(start)
+				}
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		t.Fatalf("%q never arrived", what)
+		return 0
+	}
+	publishUntil("before")
+
+	slot := slotmap.Slot(ch)
+	from := c.Owner(slot)
+	to := c.Primaries()[0]
+	if to == from {
+		to = c.Primaries()[1]
+	}
+	require.NoError(t, c.MigrateSlot(ctx, slot, to, cluster.MigrateOptions{}))
+	t.Logf("after the slot moved: received again after %s", publishUntil("after the move"))
+
+	require.NoError(t, c.Kill(to))
+	require.NoError(t, c.WaitHealthy(ctx))
+	t.Logf("after its new owner was killed: received again after %s", publishUntil("after the failover"))
+	assert.NotEqual(t, to, c.Owner(slot))
+}
