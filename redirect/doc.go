@@ -27,4 +27,8 @@
 // Per-node clients are go-redis clients made from Options.Template with
 // MaxRetries -1: go-redis's own retries re-send a command whose reply was
 // lost, and that command may have run.
+//
+// For go-redis's own ClusterClient, which follows redirections itself,
+// OnNewNode adds a narrower hook to its node clients: it reports what each
+// node returns and stops ClusterClient from re-sending in-doubt commands.
 package redirect

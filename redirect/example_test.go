@@ -112,3 +112,31 @@ func ExampleClient_errors() {
 	// true true
 	// WRONGTYPE WRONGTYPE Operation against a key holding the wrong kind of value
 }
+
+// On go-redis's own ClusterClient, OnNewNode hooks every node's client: it
+// reports what the nodes return and stops ClusterClient from re-sending a
+// command that may have run.
+func ExampleOnNewNode() {
+	c, err := clustertest.Start(clustertest.Config{Shards: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Primary(0)}, MaxRetries: -1})
+	defer rdb.Close()
+	moved := 0
+	rdb.OnNewNode(redirect.OnNewNode(redirect.NodeOptions{Report: func(e redirect.NodeEvent) {
+		if e.Kind == classify.KindMoved {
+			moved++
+		}
+	}}))
+
+	_ = rdb.Set(ctx, "k", "v", 0).Err()
+	slot := 7629 // CLUSTER KEYSLOT k
+	_ = c.MigrateSlot(slot, c.Primary(1-c.ShardOf(c.SlotOwner(slot))))
+	v, _ := rdb.Get(ctx, "k").Result()
+	fmt.Println(v, moved)
+	// Output: v 1
+}
