@@ -32,7 +32,7 @@ lint:
 	@unformatted="$$(gofmt -l .)"; test -z "$$unformatted" || { echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; }
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./classify ./slotmap ./retry
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./classify ./slotmap ./retry ./redirect
 
 # Each fuzz target for FUZZTIME (go test runs one fuzz target at a time).
 fuzz:
