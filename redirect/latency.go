@@ -18,41 +18,19 @@ const latencyInterval = 5 * time.Second
 type latencies struct {
 	view atomic.Pointer[map[string]time.Duration]
 
-	once   sync.Once          // starts the measuring goroutine
-	cancel context.CancelFunc // stops it
-	wg     sync.WaitGroup
+	once  sync.Once // the first measurement, before the first routed read
+	every ticker    // the later ones
 }
 
 // start measures every node now, then every latencyInterval until stop.
 func (l *latencies) start(e *engine) {
 	l.once.Do(func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		l.cancel = cancel
-		l.measure(ctx, e)
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			t := time.NewTicker(latencyInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					l.measure(ctx, e)
-				}
-			}
-		}()
+		l.measure(context.Background(), e)
+		l.every.start(latencyInterval, func(ctx context.Context) { l.measure(ctx, e) })
 	})
 }
 
-func (l *latencies) stop() {
-	l.once.Do(func() {}) // a client closed before its first command starts nothing
-	if l.cancel != nil {
-		l.cancel()
-	}
-	l.wg.Wait()
-}
+func (l *latencies) stop() { l.every.stop() }
 
 // measure PINGs every node of the topology, all at once, and keeps a
 // moving average of each one's round trip; a node that does not answer

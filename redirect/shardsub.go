@@ -83,37 +83,19 @@ func (s *shardSub) check() {
 
 // shardSubs are a Client's sharded subscriptions and their watcher.
 type shardSubs struct {
-	mu      sync.Mutex // protects subs and the watcher's start
-	subs    []*shardSub
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	stopped bool
+	mu    sync.Mutex // protects subs
+	subs  []*shardSub
+	watch ticker // refreshes the topology while subscriptions are open
 }
 
 func (w *shardSubs) add(c *Client, s *shardSub) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.subs = append(w.subs, s)
-	if w.cancel != nil || w.stopped {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		t := time.NewTicker(shardWatchInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.e.slots.RequestRefresh(slotmap.ReasonPeriodic)
-				w.check()
-			}
-		}
-	}()
+	w.mu.Unlock()
+	w.watch.start(shardWatchInterval, func(context.Context) {
+		c.e.slots.RequestRefresh(slotmap.ReasonPeriodic)
+		w.check()
+	})
 }
 
 // check makes every subscription follow its slot's owner.
@@ -128,15 +110,11 @@ func (w *shardSubs) check() {
 
 // close stops the watcher and closes the subscriptions' clients.
 func (w *shardSubs) close() {
+	w.watch.stop()
 	w.mu.Lock()
-	w.stopped = true
-	cancel, subs := w.cancel, w.subs
+	subs := w.subs
 	w.subs = nil
 	w.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	w.wg.Wait()
 	for _, s := range subs {
 		_ = s.client.Close()
 	}
