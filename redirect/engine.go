@@ -183,8 +183,17 @@ func (e *engine) process(ctx context.Context, cmd redis.Cmder, t target, next re
 // succeeded refunds the retry budget and closes the node's breaker.
 func (e *engine) succeeded(t target) {
 	e.budget.Success()
-	if t.addr != "" {
+	if t.addr == "" || !e.breaker.Watching() {
+		return
+	}
+	if e.obs == nil || e.obs.Breaker == nil {
 		e.breaker.Success(t.addr)
+		return
+	}
+	before := e.breaker.State(t.addr, e.now())
+	e.breaker.Success(t.addr)
+	if before != retry.BreakerClosed {
+		e.obs.Breaker(BreakerEvent{Addr: t.addr, Open: false})
 	}
 }
 

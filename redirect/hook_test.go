@@ -378,25 +378,40 @@ func TestHookConnectionRefusedRefreshes(t *testing.T) {
 	assert.Equal(t, "after", v)
 }
 
+// breakerEvents collects what an Observer hears of breakers.
+type breakerEvents struct {
+	mu             sync.Mutex
+	opened, closed []string
+}
+
+func (b *breakerEvents) hear(e redirect.BreakerEvent) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e.Open {
+		b.opened = append(b.opened, e.Addr)
+	} else {
+		b.closed = append(b.closed, e.Addr)
+	}
+}
+
+func (b *breakerEvents) get() (opened, closed []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.opened...), append([]string(nil), b.closed...)
+}
+
 // A node that refuses connections is ejected after a few failures: the
 // breaker fails commands for it fast (the hook hears it open), and the
 // error says why once the command's time is up.
 func TestHookBreakerOpens(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 2})
-	var mu sync.Mutex
-	var opened []string
+	var ev breakerEvents
 	rdb, _ := attach(t, c.Primary(0), redirect.Options{
 		Policy: fastPolicy(),
 		// Each retry after a refused connection waits for a refresh; keep
 		// them quick, so that the test sees the breaker open.
 		RefreshInterval: 5 * time.Millisecond,
-		Observer: redirect.Observer{Breaker: func(e redirect.BreakerEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			if e.Open {
-				opened = append(opened, e.Addr)
-			}
-		}},
+		Observer:        redirect.Observer{Breaker: ev.hear},
 	})
 	ctx := context.Background()
 	k := keyOn(t, c, 1, "brk")
@@ -410,9 +425,44 @@ func TestHookBreakerOpens(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, retry.ErrBreakerOpen, "%v", err)
 	assert.False(t, classify.InDoubt(err), "nothing reached the dead node: %v", err)
-	mu.Lock()
-	defer mu.Unlock()
+	opened, closed := ev.get()
 	assert.Equal(t, []string{dead}, opened)
+	assert.Empty(t, closed)
+}
+
+// A node back from the dead is let through again: after the breaker's
+// pause a probe gets through, and the breaker closes (the hook hears it).
+func TestHookBreakerCloses(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	var ev breakerEvents
+	policy := fastPolicy()
+	policy.Breaker.Pause = 50 * time.Millisecond
+	rdb, _ := attach(t, c.Primary(0), redirect.Options{
+		Policy: policy, RefreshInterval: 5 * time.Millisecond,
+		Observer: redirect.Observer{Breaker: ev.hear},
+	})
+	ctx := context.Background()
+	k := keyOn(t, c, 1, "brk")
+	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err())
+	dead := c.Primary(1)
+	require.NoError(t, c.KillNode(dead))
+	require.Eventually(t, func() bool {
+		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_ = rdb.Get(tctx, k).Err()
+		opened, _ := ev.get()
+		return len(opened) > 0
+	}, 5*time.Second, time.Millisecond, "the breaker opened")
+
+	require.NoError(t, c.RestartNode(dead))
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	require.NoError(t, rdb.Get(rctx, k).Err())
+	opened, closed := ev.get()
+	for _, a := range opened { // once, and again after each failed probe
+		assert.Equal(t, dead, a)
+	}
+	assert.Equal(t, []string{dead}, closed, "the breaker closed again")
 }
 
 // An INCR whose reply times out may have run: it is not re-sent, and the

@@ -21,7 +21,8 @@ type Observer struct {
 	// returned to the caller; not a command whose error is its answer
 	// (redis.Nil, WRONGTYPE, ERR ...).
 	GiveUp func(GiveUpEvent)
-	// Breaker hears a node's breaker opening or closing.
+	// Breaker hears a node's breaker opening (the node is ejected) and
+	// closing again (a probe succeeded).
 	Breaker func(BreakerEvent)
 }
 
