@@ -404,3 +404,14 @@ func TestClientRoutesReadsByLatency(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, st.Commands["PING"], "the slow replica's round trip was measured")
 }
+
+func TestClientSubscribeAfterClose(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 1})
+	cl, err := redirect.NewClient(redirect.Options{Seeds: []string{c.Primary(0)}})
+	require.NoError(t, err)
+	require.NoError(t, cl.Close())
+	ps := cl.Subscribe(context.Background(), "news")
+	defer ps.Close()
+	_, err = ps.Receive(context.Background())
+	assert.ErrorIs(t, err, redis.ErrClosed)
+}

@@ -3,7 +3,6 @@ package redirect
 import (
 	"context"
 	"fmt"
-	"net"
 
 	"github.com/redis/go-redis/v9"
 
@@ -187,10 +186,8 @@ func (c *Client) anyNode(ctx context.Context) *redis.Client {
 	}
 	n, err := c.e.nodes.get(addr)
 	if err != nil {
-		// Closed: a client that cannot dial (and so holds nothing to
-		// leak), whose PubSub reports ErrClosed.
-		return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
-			Dialer: func(context.Context, string, string) (net.Conn, error) { return nil, ErrClosed }})
+		// Closed: the front client, closed too, whose PubSub reports it.
+		return c.Client
 	}
 	return n.client
 }
