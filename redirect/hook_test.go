@@ -418,7 +418,17 @@ func TestHookBreakerOpens(t *testing.T) {
 	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err()) // learns the topology
 	dead := c.Primary(1)
 	require.NoError(t, c.KillNode(dead))
+	// However slow the machine, the failures add up until it opens.
+	require.Eventually(t, func() bool {
+		tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_ = rdb.Get(tctx, k).Err()
+		opened, _ := ev.get()
+		return len(opened) > 0
+	}, 10*time.Second, time.Millisecond, "the breaker opened")
 
+	// Now the node is ejected (for the default 2s pause): a command for it
+	// fails fast, and says why.
 	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	err := rdb.Get(tctx, k).Err()
