@@ -495,8 +495,12 @@ func TestHookReadTimeoutIsInDoubt(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInDoubt)
 
 	require.NoError(t, c.SetLatency(c.Primary(0), 0))
-	time.Sleep(200 * time.Millisecond) // the slow INCR lands
-	n, err := rdb.Get(ctx, "n").Int()
-	require.NoError(t, err)
-	assert.Equal(t, 1, n, "the INCR ran once: it was not re-sent")
+	count := func() int {
+		n, err := rdb.Get(ctx, "n").Int()
+		require.NoError(t, err)
+		return n
+	}
+	require.Eventually(t, func() bool { return count() == 1 }, 5*time.Second, 5*time.Millisecond, "the slow INCR lands")
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 1, count(), "the INCR ran once: it was not re-sent")
 }
