@@ -276,26 +276,14 @@ func (e *engine) giveUp(cmd redis.Cmder, addr string, err error) error {
 }
 
 // redirectTarget turns a redirect decision into the next target: it fills
-// an empty host, refreshes on an unknown endpoint, checks the address may be
-// dialled, and patches the slot map on MOVED.
+// an empty host, checks the address may be dialled, and patches the slot
+// map on MOVED. (An unknown endpoint, "?", is no redirect: the policy
+// retries it after a refresh.)
 func (e *engine) redirectTarget(ctx context.Context, name, from string, d retry.Decision, err error) (target, error) {
 	addr := d.Addr
 	var moved *classify.MovedError
 	isMoved := errors.As(err, &moved)
-	switch {
-	case addr == "?" || addr == "":
-		// The server does not know the endpoint: only a fresh topology
-		// tells where the slot went.
-		if rerr := e.slots.Refresh(ctx, slotmap.ReasonUnknownNode); rerr != nil {
-			return target{}, fmt.Errorf("%w: unknown endpoint, and the topology refresh failed: %w", err, rerr)
-		}
-		slot := redirectSlot(err)
-		owner, oerr := e.ownerOf(slot)
-		if oerr != nil {
-			return target{}, fmt.Errorf("%w: unknown endpoint: %w", err, oerr)
-		}
-		addr = owner
-	case addr[0] == ':':
+	if addr[0] == ':' {
 		// "MOVED 3999 :6380": the host of the node that replied.
 		host, _, serr := net.SplitHostPort(from)
 		if serr != nil {

@@ -400,36 +400,41 @@ func (b *breakerEvents) get() (opened, closed []string) {
 	return append([]string(nil), b.opened...), append([]string(nil), b.closed...)
 }
 
-// A node that refuses connections is ejected after a few failures: the
-// breaker fails commands for it fast (the hook hears it open), and the
-// error says why once the command's time is up.
-func TestHookBreakerOpens(t *testing.T) {
-	c := clustertest.New(t, clustertest.Config{Shards: 2})
-	var ev breakerEvents
-	rdb, _ := attach(t, c.Primary(0), redirect.Options{
-		Policy: fastPolicy(),
-		// Each retry after a refused connection waits for a refresh; keep
-		// them quick, so that the test sees the breaker open.
-		RefreshInterval: 5 * time.Millisecond,
-		Observer:        redirect.Observer{Breaker: ev.hear},
+// ejected attaches a hook with policy to a client of a two-shard fake
+// cluster, kills the node serving key k, and sends GETs for k until the
+// node's breaker opens, however slow the machine. Each retry after a
+// refused connection waits for a refresh: quick ones keep the test short.
+func ejected(t *testing.T, policy retry.Policy) (c *clustertest.Cluster, rdb *redis.Client, k, dead string, ev *breakerEvents) {
+	t.Helper()
+	c = clustertest.New(t, clustertest.Config{Shards: 2})
+	ev = &breakerEvents{}
+	rdb, _ = attach(t, c.Primary(0), redirect.Options{
+		Policy: policy, RefreshInterval: 5 * time.Millisecond,
+		Observer: redirect.Observer{Breaker: ev.hear},
 	})
 	ctx := context.Background()
-	k := keyOn(t, c, 1, "brk")
+	k = keyOn(t, c, 1, "brk")
 	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err()) // learns the topology
-	dead := c.Primary(1)
+	dead = c.Primary(1)
 	require.NoError(t, c.KillNode(dead))
-	// However slow the machine, the failures add up until it opens.
 	require.Eventually(t, func() bool {
-		tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		_ = rdb.Get(tctx, k).Err()
 		opened, _ := ev.get()
 		return len(opened) > 0
 	}, 10*time.Second, time.Millisecond, "the breaker opened")
+	return c, rdb, k, dead, ev
+}
 
-	// Now the node is ejected (for the default 2s pause): a command for it
-	// fails fast, and says why.
-	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+// A node that refuses connections is ejected after a few failures: the
+// breaker fails commands for it fast (the hook hears it open), and the
+// error says why once the command's time is up.
+func TestHookBreakerOpens(t *testing.T) {
+	_, rdb, k, dead, ev := ejected(t, fastPolicy())
+	// The node is ejected for the default 2s pause: a command for it fails
+	// fast, and says why.
+	tctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err := rdb.Get(tctx, k).Err()
 	require.Error(t, err)
@@ -443,29 +448,11 @@ func TestHookBreakerOpens(t *testing.T) {
 // A node back from the dead is let through again: after the breaker's
 // pause a probe gets through, and the breaker closes (the hook hears it).
 func TestHookBreakerCloses(t *testing.T) {
-	c := clustertest.New(t, clustertest.Config{Shards: 2})
-	var ev breakerEvents
 	policy := fastPolicy()
 	policy.Breaker.Pause = 50 * time.Millisecond
-	rdb, _ := attach(t, c.Primary(0), redirect.Options{
-		Policy: policy, RefreshInterval: 5 * time.Millisecond,
-		Observer: redirect.Observer{Breaker: ev.hear},
-	})
-	ctx := context.Background()
-	k := keyOn(t, c, 1, "brk")
-	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err())
-	dead := c.Primary(1)
-	require.NoError(t, c.KillNode(dead))
-	require.Eventually(t, func() bool {
-		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-		_ = rdb.Get(tctx, k).Err()
-		opened, _ := ev.get()
-		return len(opened) > 0
-	}, 5*time.Second, time.Millisecond, "the breaker opened")
-
+	c, rdb, k, dead, ev := ejected(t, policy)
 	require.NoError(t, c.RestartNode(dead))
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer rcancel()
 	require.NoError(t, rdb.Get(rctx, k).Err())
 	opened, closed := ev.get()
@@ -503,4 +490,23 @@ func TestHookReadTimeoutIsInDoubt(t *testing.T) {
 	require.Eventually(t, func() bool { return count() == 1 }, 5*time.Second, 5*time.Millisecond, "the slow INCR lands")
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, 1, count(), "the INCR ran once: it was not re-sent")
+}
+
+// "MOVED 3999 ?:6380" (cluster-preferred-endpoint-type unknown-endpoint):
+// the server does not know where the slot's node is reachable; a fresh
+// topology tells, and the command goes there.
+func TestHookUnknownEndpointMoved(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	rdb, _ := attach(t, c.Primary(0), redirect.Options{Policy: fastPolicy(), RefreshInterval: 5 * time.Millisecond})
+	ctx := context.Background()
+	k := keyOn(t, c, 1, "unknown")
+	_, port, err := net.SplitHostPort(c.Primary(1))
+	require.NoError(t, err)
+	require.NoError(t, c.InjectError(c.Primary(0), clustertest.FaultSpec{
+		Reply: fmt.Sprintf("MOVED %d ?:%s", slotmap.Slot(k), port), Count: 1,
+	}))
+	require.NoError(t, rdb.Set(ctx, k, "v", 0).Err())
+	st, err := c.Stats(c.Primary(1))
+	require.NoError(t, err)
+	assert.Positive(t, st.Commands["SET"], "the SET reached the slot's owner")
 }

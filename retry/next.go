@@ -237,11 +237,14 @@ func newGiveUp(s *State, reason, err error) *GiveUpError {
 	return &GiveUpError{Reason: reason, Err: err, Redirects: s.Redirects, Retries: s.Retries}
 }
 
-// knownEndpoint reports whether a redirect target can be dialled: not
-// empty, not "?" (the server does not know the endpoint), and with a port.
+// knownEndpoint reports whether a redirect target can be dialled: with a
+// port, and a host that is not "?" — the server does not know the
+// endpoint, as "MOVED 3999 ?" and, with cluster-preferred-endpoint-type
+// unknown-endpoint, "MOVED 3999 ?:6380" say; only a fresh topology tells.
+// An empty host (":6380") is known: the replying node's.
 func knownEndpoint(addr string) bool {
 	i := strings.LastIndexByte(addr, ':')
-	return i >= 0 && i < len(addr)-1 && addr != "?"
+	return i >= 0 && i < len(addr)-1 && addr[:i] != "?"
 }
 
 // sameNode reports whether the redirect target names the node at from. An

@@ -181,7 +181,7 @@ func TestNextRedirectPastDeadline(t *testing.T) {
 }
 
 func TestNextUnknownEndpointRefreshesAndRetries(t *testing.T) {
-	for _, text := range []string{"MOVED 3999 ?", "ASK 3999 ?"} {
+	for _, text := range []string{"MOVED 3999 ?", "ASK 3999 ?", "MOVED 3999 ?:6380", "ASK 3999 ?:6380"} {
 		t.Run(text, func(t *testing.T) {
 			var p Policy
 			var s State
