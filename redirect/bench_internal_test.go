@@ -20,18 +20,28 @@ func benchKey(b *testing.B, c *clustertest.Cluster, shard int) string {
 	}
 }
 
-// BenchmarkGetDirect is the baseline of the redirect benchmarks: a GET
-// that goes straight to its node through a Client.
-func BenchmarkGetDirect(b *testing.B) {
+// benchClient returns a two-shard fake cluster, a Client of it and a key
+// the given shard serves, set to "v".
+func benchClient(b *testing.B, opts Options, shard int) (*clustertest.Cluster, *Client, string) {
 	c := clustertest.New(b, clustertest.Config{Shards: 2})
-	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}})
+	opts.Seeds = []string{c.Primary(0)}
+	cl, err := NewClient(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cl.Close()
+	b.Cleanup(func() { _ = cl.Close() })
+	k := benchKey(b, c, shard)
+	if err := cl.Set(context.Background(), k, "v", 0).Err(); err != nil {
+		b.Fatal(err)
+	}
+	return c, cl, k
+}
+
+// BenchmarkGetDirect is the baseline of the redirect benchmarks: a GET
+// that goes straight to its node through a Client.
+func BenchmarkGetDirect(b *testing.B) {
+	_, cl, k := benchClient(b, Options{}, 1)
 	ctx := context.Background()
-	k := benchKey(b, c, 1)
-	_ = cl.Set(ctx, k, "v", 0).Err()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -45,15 +55,8 @@ func BenchmarkGetDirect(b *testing.B) {
 // is pointed at the wrong node before each GET (not timed), so each GET
 // goes there, is redirected, patches the map and is re-sent.
 func BenchmarkMovedRoundTrip(b *testing.B) {
-	c := clustertest.New(b, clustertest.Config{Shards: 2})
-	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}, RefreshInterval: 1 << 62})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
+	c, cl, k := benchClient(b, Options{RefreshInterval: 1 << 62}, 1)
 	ctx := context.Background()
-	k := benchKey(b, c, 1)
-	_ = cl.Set(ctx, k, "v", 0).Err()
 	slot, wrong := slotmap.Slot(k), c.Primary(0)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -76,15 +79,8 @@ func BenchmarkMovedRoundTrip(b *testing.B) {
 // target in one round trip. ASK does not change the map, so every GET
 // meets it.
 func BenchmarkAskRoundTrip(b *testing.B) {
-	c := clustertest.New(b, clustertest.Config{Shards: 2})
-	cl, err := NewClient(Options{Seeds: []string{c.Primary(0)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
+	c, cl, k := benchClient(b, Options{}, 0)
 	ctx := context.Background()
-	k := benchKey(b, c, 0)
-	_ = cl.Set(ctx, k, "v", 0).Err()
 	slot := slotmap.Slot(k)
 	if err := c.BeginMigration(slot, c.Primary(1)); err != nil {
 		b.Fatal(err)
