@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,15 +51,22 @@ func readReplies(t *testing.T, name string) []reply {
 	return out
 }
 
+// captured are the files testdata/capture.sh wrote, one per server: Redis 7
+// (replies.txt) and Valkey 8 (replies-valkey.txt).
+var captured = []string{"replies.txt", "replies-valkey.txt"}
+
 // TestRealReplies parses every reply captured from a real server by
-// testdata/capture.sh, and the hand-written Valkey and endpoint variants.
+// testdata/capture.sh, and the hand-written endpoint variants.
 func TestRealReplies(t *testing.T) {
-	replies := append(readReplies(t, "replies.txt"), readReplies(t, "spec.txt")...)
-	require.GreaterOrEqual(t, len(replies), 40)
+	var replies []reply
+	for _, name := range append(captured, "spec.txt") {
+		replies = append(replies, readReplies(t, name)...)
+	}
+	require.GreaterOrEqual(t, len(replies), 80)
 	seen := map[string]bool{}
 	for _, r := range replies {
 		seen[r.kind] = true
-		t.Run(r.kind+"/"+r.command, func(t *testing.T) {
+		t.Run(r.file+"/"+r.kind+"/"+r.command, func(t *testing.T) {
 			require.NotEmpty(t, r.text, "%s:%d: capture produced no reply", r.file, r.line)
 			for _, wire := range []string{r.text, "-" + r.text + "\r\n"} {
 				err := classify.Parse(wire)
@@ -70,18 +78,24 @@ func TestRealReplies(t *testing.T) {
 				case classify.KindMoved:
 					var m *classify.MovedError
 					require.ErrorAs(t, err, &m)
-					assert.True(t, strings.HasSuffix(r.text, " "+m.Addr))
+					assert.Equal(t, wantAddr(r.text), m.Addr)
 					assert.True(t, errors.Is(err, classify.ErrRedirect))
 				case classify.KindAsk:
 					var a *classify.AskError
 					require.ErrorAs(t, err, &a)
-					assert.True(t, strings.HasSuffix(r.text, " "+a.Addr))
+					assert.Equal(t, wantAddr(r.text), a.Addr)
+				case classify.KindRedirect:
+					var rd *classify.RedirectError
+					require.ErrorAs(t, err, &rd)
+					assert.True(t, strings.HasSuffix(r.text, " "+rd.Addr))
+					assert.True(t, errors.Is(err, classify.ErrRedirect))
 				}
 			}
 		})
 	}
 	// Every server code that capture.sh can provoke on a stock redis-server
-	// is in replies.txt; the others (REDIRECT, DENIED) are in spec.txt.
+	// is in replies.txt, and on valkey-server (REDIRECT too) in
+	// replies-valkey.txt; the others (DENIED) are in spec.txt.
 	for _, k := range []string{
 		"MOVED", "ASK", "REDIRECT", "TRYAGAIN", "CLUSTERDOWN", "CROSSSLOT", "MASTERDOWN",
 		"READONLY", "LOADING", "BUSY", "NOSCRIPT", "NOAUTH", "WRONGPASS", "NOPERM", "OOM",
@@ -93,15 +107,56 @@ func TestRealReplies(t *testing.T) {
 }
 
 // TestRealClusterDownReplies checks that the three CLUSTERDOWN replies
-// captured from a real server are told apart.
+// captured from each real server are told apart.
 func TestRealClusterDownReplies(t *testing.T) {
-	got := map[classify.DownReason]int{}
-	for _, r := range readReplies(t, "replies.txt") {
-		if r.kind == "CLUSTERDOWN" {
-			got[classify.DownReasonOf(classify.Parse(r.text))]++
+	for _, name := range captured {
+		got := map[classify.DownReason]int{}
+		for _, r := range readReplies(t, name) {
+			if r.kind == "CLUSTERDOWN" {
+				got[classify.DownReasonOf(classify.Parse(r.text))]++
+			}
+		}
+		assert.Equal(t, map[classify.DownReason]int{
+			classify.DownCluster: 1, classify.DownSlotUnbound: 1, classify.DownReadOnly: 1,
+		}, got, name)
+	}
+}
+
+// TestCapturedFromEachServer checks that each capture holds every reply
+// capture.sh provokes, so a server whose wording changed, or that stopped
+// answering with an error, shows up as a missing kind, not a silent pass.
+func TestCapturedFromEachServer(t *testing.T) {
+	want := []string{
+		"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "CROSSSLOT", "MASTERDOWN", "READONLY",
+		"LOADING", "BUSY", "NOSCRIPT", "NOAUTH", "WRONGPASS", "NOPERM", "OOM", "EXECABORT",
+		"WRONGTYPE", "NOREPLICAS", "MISCONF", "UNBLOCKED", "BUSYKEY", "BUSYGROUP", "NOGROUP",
+		"NOPROTO", "NOTBUSY", "UNKILLABLE", "ERR",
+	}
+	for _, name := range captured {
+		seen := map[string]bool{}
+		for _, r := range readReplies(t, name) {
+			seen[r.kind] = true
+		}
+		for _, k := range want {
+			assert.True(t, seen[k], "%s has no %s reply", name, k)
 		}
 	}
-	assert.Equal(t, map[classify.DownReason]int{
-		classify.DownCluster: 1, classify.DownSlotUnbound: 1, classify.DownReadOnly: 1,
-	}, got)
+	// Only Valkey has the redirect capability of standalone replicas.
+	valkey := readReplies(t, "replies-valkey.txt")
+	assert.True(t, slices.ContainsFunc(valkey, func(r reply) bool { return r.kind == "REDIRECT" }),
+		"replies-valkey.txt has no REDIRECT reply")
+}
+
+// wantAddr is the address a redirection reply's last word names, in the
+// form net.Dial accepts; "" for an unknown endpoint ("?").
+func wantAddr(text string) string {
+	raw := text[strings.LastIndexByte(text, ' ')+1:]
+	host, port, ok := classify.SplitAddr(raw)
+	switch {
+	case !ok || host == "?":
+		return ""
+	case host == "":
+		return raw
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates replies.txt: starts throwaway redis-server processes on free
-# loopback ports, provokes every error reply we can provoke for real, and
-# records each reply's exact text with the command that produced it.
+# Regenerates replies.txt (Redis) or replies-valkey.txt (Valkey): starts
+# throwaway server processes on free loopback ports, provokes every error
+# reply we can provoke for real, and records each reply's exact text with
+# the command that produced it.
 # Usage: classify/testdata/capture.sh > classify/testdata/replies.txt
+#        classify/testdata/capture.sh valkey-server valkey-cli > classify/testdata/replies-valkey.txt
 set -euo pipefail
+
+server=${1:-redis-server}
+client=${2:-redis-cli}
 
 work=$(mktemp -d -t clusterhop-capture.XXXXXX)
 pids=()
@@ -31,13 +36,13 @@ free_port() {
 start() {
   local port=$1; shift
   mkdir -p "$work/$port"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$work/$port" --save '' \
+  "$server" --port "$port" --bind 127.0.0.1 --dir "$work/$port" --save '' \
     --appendonly no --daemonize no --logfile "$work/$port/log" "$@" &
   pids+=($!)
-  wait_for redis-cli -p "$port" ping >/dev/null 2>&1
+  wait_for "$client" -p "$port" ping >/dev/null 2>&1
 }
 
-cli() { local port=$1; shift; redis-cli -p "$port" "$@"; }
+cli() { local port=$1; shift; "$client" -p "$port" "$@"; }
 
 # wait_for COMMAND...: runs COMMAND until it succeeds; gives up after 30 s.
 wait_for() {
@@ -57,8 +62,8 @@ emit() {
 # prints replies raw when its output is not a terminal).
 first_line() { grep -m1 -E "^$1( |\$)" || true; }
 
-version=$(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/')
-echo "# Error replies captured from redis-server $version by capture.sh."
+version=$("$server" --version | sed -E 's/.*v=([0-9.]+).*/\1/')
+echo "# Error replies captured from $(basename "$server") $version by capture.sh."
 echo "# Format: a comment naming the command, then <expected kind> TAB <reply text>."
 
 # --- A two-primary cluster: A owns 0-8191, B owns 8192-16383.
@@ -140,6 +145,15 @@ emit NOTBUSY "FUNCTION KILL (no function running)" "$(cli "$ps" function kill | 
 link_up() { cli "$pr" info replication | grep -q 'master_link_status:up'; }
 wait_for link_up
 emit READONLY "SET x 1 on a replica" "$(cli "$pr" set x 1 | first_line READONLY)"
+# Valkey 8 answers a client that announced CLIENT CAPA redirect with
+# REDIRECT to its primary, for writes and (without READONLY) reads; servers
+# without the capability refuse CLIENT CAPA and have no such reply.
+redirect=$(printf 'CLIENT CAPA redirect\nSET x 1\n' | cli "$pr" | first_line REDIRECT)
+if [ -n "$redirect" ]; then
+  emit REDIRECT "CLIENT CAPA redirect, then SET x 1 on a replica" "$redirect"
+  emit REDIRECT "CLIENT CAPA redirect, then GET x on a replica" \
+    "$(printf 'CLIENT CAPA redirect\nGET x\n' | cli "$pr" | first_line REDIRECT)"
+fi
 
 cli "$ps" config set min-replicas-to-write 2 >/dev/null
 emit NOREPLICAS "SET x 1 with min-replicas-to-write 2 and one replica" \
