@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,7 +161,10 @@ func parseBool(v string, dst *bool) error {
 
 func parseInDoubt(v string, dst *InDoubtMode) error {
 	if err := dst.UnmarshalText([]byte(v)); err != nil {
-		return errors.New(`want "never", "idempotent" or "always"`)
+		if ce := (*ConfigError)(nil); errors.As(err, &ce) {
+			return errors.New(ce.Reason)
+		}
+		return err
 	}
 	return nil
 }
@@ -227,10 +231,17 @@ func formatDelays(m map[classify.Kind]time.Duration) string {
 	return strings.Join(items, ",")
 }
 
-// ParseJSON reads a Policy from one JSON object (see Policy.UnmarshalJSON);
-// trailing data after it is an error.
+// ParseJSON reads a Policy from one JSON object (see Policy.UnmarshalJSON).
+// Empty input, anything but an object, and trailing data after it are
+// errors.
 func ParseJSON(data []byte) (Policy, error) {
 	var p Policy
+	switch t := bytes.TrimSpace(data); {
+	case len(t) == 0:
+		return p, errors.New(`retry: empty input: want a JSON object such as {"max_retries":20}, or {} for every default`)
+	case t[0] != '{':
+		return p, fmt.Errorf("retry: want a JSON object, got %s", jsonKind(t))
+	}
 	err := p.UnmarshalJSON(data)
 	return p, err
 }
@@ -279,12 +290,18 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON reads the form MarshalJSON writes, strictly: unknown
-// fields, wrong types, durations without a unit, unknown kinds and values
-// Validate refuses are errors naming the field (*ConfigError).
+// UnmarshalJSON reads the form MarshalJSON writes, strictly: names must
+// match exactly (encoding/json alone would take "Timeout" for "timeout"),
+// and unknown or repeated fields, wrong types, durations without a unit,
+// unknown kinds and values Validate refuses are errors naming the field
+// (*ConfigError). JSON null leaves p unchanged, as encoding/json does for
+// the types it knows.
 func (p *Policy) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var w policyJSON
-	if err := strictDecode(data, &w, ""); err != nil {
+	if err := strictDecode(data, &w, "", policyFields); err != nil {
 		return err
 	}
 	q := Policy{
@@ -352,8 +369,11 @@ func (c BreakerConfig) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads Pause as a duration string, refusing unknown fields.
 func (c *BreakerConfig) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var w breakerJSON
-	if err := strictDecode(data, &w, "breaker"); err != nil {
+	if err := strictDecode(data, &w, "breaker", breakerFields); err != nil {
 		return err
 	}
 	var pause time.Duration
@@ -366,50 +386,211 @@ func (c *BreakerConfig) UnmarshalJSON(data []byte) error {
 
 // UnmarshalJSON refuses unknown fields.
 func (c *BudgetConfig) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	type plain BudgetConfig
-	return strictDecode(data, (*plain)(c), "budget")
+	return strictDecode(data, (*plain)(c), "budget", budgetFields)
 }
 
-// strictDecode decodes one JSON value into v, refusing unknown fields and
-// trailing data. Unknown fields and values of the wrong type become a
-// *ConfigError; object names the nested object v is ("breaker"), or is
-// empty for the policy.
-func strictDecode(data []byte, v any, object string) error {
+// The names of each JSON object of the policy, read from the struct tags,
+// so a key is checked against exactly what MarshalJSON writes.
+var (
+	policyFields  = jsonNames(reflect.TypeFor[policyJSON]())
+	budgetFields  = jsonNames(reflect.TypeFor[BudgetConfig]())
+	breakerFields = jsonNames(reflect.TypeFor[breakerJSON]())
+)
+
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// strictDecode decodes one JSON object into v. object names the nested
+// object v is ("breaker"), or is empty for the policy; fields are its
+// names. encoding/json matches names without regard to case and keeps the
+// last of a repeated name, so the keys are checked first, exactly; then
+// values of the wrong type become a *ConfigError naming the field in its
+// URL form ("breaker_pause"), never a Go type.
+func strictDecode(data []byte, v any, object string, fields []string) error {
+	if err := checkKeys(data, object, fields); err != nil {
+		return err
+	}
+	prefix := ""
 	if object != "" {
-		object += "_"
+		prefix = object + "_"
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var (
-			ce *ConfigError
-			te *json.UnmarshalTypeError
-		)
+	err := dec.Decode(v)
+	var (
+		ce *ConfigError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce): // from a nested object's UnmarshalJSON
+		return ce
+	case errors.As(err, &te):
+		field := te.Field
+		if name, _, ok := strings.Cut(field, "."); ok && name == "delays" {
+			field = name // the key is a kind name, not a field
+		}
+		if field == "" {
+			field = strings.TrimSuffix(prefix, "_")
+		}
+		return &ConfigError{Field: prefix + strings.ReplaceAll(field, ".", "_"), Value: "a JSON " + te.Value, Reason: "want " + jsonWant(te.Type)}
+	}
+	return fmt.Errorf("retry: %w", err)
+}
+
+// checkKeys reads the keys of the JSON object data and refuses, as a
+// *ConfigError, a key that is not one of fields exactly or that is given
+// twice. Other syntax errors and trailing data are errors too.
+func checkKeys(data []byte, object string, fields []string) error {
+	prefix := ""
+	if object != "" {
+		prefix = object + "_"
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonSyntax(err, data)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		if object == "" {
+			return fmt.Errorf("retry: want a JSON object, got %s", jsonKind(bytes.TrimSpace(data)))
+		}
+		return &ConfigError{Field: object, Value: jsonKind(bytes.TrimSpace(data)), Reason: "want an object"}
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonSyntax(err, data)
+		}
+		key, _ := tok.(string) // Token returns only strings in key position
 		switch {
-		case errors.As(err, &ce): // from a nested object's UnmarshalJSON
-			return ce
-		case errors.As(err, &te) && te.Field != "":
-			want := te.Type.Kind().String()
-			if want == "string" {
-				want = `a string (durations are written "50ms")`
-			}
-			return &ConfigError{Field: object + strings.ReplaceAll(te.Field, ".", "_"), Value: "a JSON " + te.Value, Reason: "want " + want}
+		case !slices.Contains(fields, key):
+			return unknownField(object, key, fields)
+		case seen[key]:
+			return &ConfigError{Field: prefix + key, Reason: "given twice"}
 		}
-		// encoding/json has no typed error for an unknown field; its text
-		// has been "json: unknown field \"name\"" since DisallowUnknownFields
-		// was added.
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if u, uerr := strconv.Unquote(name); uerr == nil {
-				name = u
-			}
-			return &ConfigError{Field: object + name, Value: "", Reason: "unknown field"}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return jsonSyntax(err, data)
 		}
-		return fmt.Errorf("retry: %w", err)
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return jsonSyntax(err, data)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("retry: trailing data after the JSON value")
 	}
 	return nil
+}
+
+// unknownField explains an unknown key, with the name it was probably
+// meant to be when it is one written another way (another case, camelCase,
+// the URL form of a nested field).
+func unknownField(object, key string, fields []string) error {
+	prefix := ""
+	if object != "" {
+		prefix = object + "_"
+	}
+	loose := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
+	}
+	for _, f := range fields {
+		if loose(f) == loose(key) {
+			return &ConfigError{Field: prefix + key, Reason: fmt.Sprintf("unknown field; did you mean %q? (names are exact, lower case)", f)}
+		}
+	}
+	if object == "" {
+		// The URL form flattens nested objects: budget_max_tokens is
+		// {"budget":{"max_tokens":…}} in JSON.
+		for _, nested := range []struct {
+			name   string
+			fields []string
+		}{{"budget", budgetFields}, {"breaker", breakerFields}} {
+			for _, f := range nested.fields {
+				if loose(nested.name+"_"+f) == loose(key) {
+					return &ConfigError{Field: key, Reason: fmt.Sprintf(`unknown field; did you mean {"%s":{"%s":…}}? (the URL name %s_%s is a nested object in JSON)`, nested.name, f, nested.name, f)}
+				}
+			}
+		}
+	}
+	return &ConfigError{Field: prefix + key, Reason: "unknown field"}
+}
+
+// jsonSyntax words a syntax error without encoding/json's Go vocabulary.
+func jsonSyntax(err error, data []byte) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("retry: invalid JSON: unexpected end of input")
+	case errors.As(err, &se):
+		return fmt.Errorf("retry: invalid JSON at byte %d of %d: %s", se.Offset, len(data), strings.TrimPrefix(se.Error(), "json: "))
+	}
+	return fmt.Errorf("retry: invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonKind names the kind of the JSON value that starts data.
+func jsonKind(data []byte) string {
+	if len(data) == 0 {
+		return "nothing"
+	}
+	switch data[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	}
+	return "a number"
+}
+
+// jsonWant says what a JSON value of Go type t is written as.
+func jsonWant(t reflect.Type) string {
+	if t == reflect.TypeFor[InDoubtMode]() {
+		return "one of " + quotedList(inDoubtNames[:])
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return `a string (durations are written "50ms")`
+	}
+	return "an object"
+}
+
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func isNull(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "null"
 }
 
 func jsonDuration(field, text string, dst *time.Duration) error {

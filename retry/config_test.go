@@ -133,7 +133,16 @@ func TestJSONErrors(t *testing.T) {
 		{`{"max_retry": 3}`, "retry: max_retry: unknown field"},
 		{`{"breaker": {"limit": 3}}`, "retry: breaker_limit: unknown field"},
 		{`{"budget": {"tokens": 3}}`, "retry: budget_tokens: unknown field"},
-		{`{"max_retries": "3"}`, "retry: invalid max_retries=a JSON string: want int"},
+		{`{"max_retries": "3"}`, "retry: invalid max_retries=a JSON string: want an integer"},
+		{`{"max_retries": 2.5}`, "retry: invalid max_retries=a JSON number 2.5: want an integer"},
+		{`{"multiplier": "2"}`, "retry: invalid multiplier=a JSON string: want a number"},
+		{`{"disable_retries": 1}`, "retry: invalid disable_retries=a JSON number: want true or false"},
+		{`{"breaker": {"failure_limit": "3"}}`, "retry: invalid breaker_failure_limit=a JSON string: want an integer"},
+		{`{"budget": {"disabled": "yes"}}`, "retry: invalid budget_disabled=a JSON string: want true or false"},
+		{`{"budget": []}`, "retry: invalid budget=an array: want an object"},
+		{`{"breaker": 5}`, "retry: invalid breaker=a number: want an object"},
+		{`{"delays": ["tryagain"]}`, "retry: invalid delays=a JSON array: want an object"},
+		{`{"delays": {"busy": 5}}`, `retry: invalid delays=a JSON number: want a string (durations are written "50ms")`},
 		{`{"min_backoff": 50}`, `retry: invalid min_backoff=a JSON number: want a string (durations are written "50ms")`},
 		{`{"breaker": {"pause": 2}}`, `retry: invalid breaker_pause=a JSON number: want a string (durations are written "50ms")`},
 		{`{"min_backoff": "50"}`, `retry: invalid min_backoff=50: missing unit, write for example "50ms" or "2s"`},
@@ -144,15 +153,53 @@ func TestJSONErrors(t *testing.T) {
 		{`{"in_doubt": "maybe"}`, `retry: invalid in_doubt=maybe: want "never", "idempotent" or "always"`},
 		{`{"max_redirects": -1}`, "retry: invalid max_redirects=-1: must not be negative (0 means 16)"},
 		{`{"max_redirects": 1} {"max_redirects": 2}`, "retry: trailing data after the JSON value"},
-		{`{"max_redirects": 1`, "retry: unexpected EOF"},
-		{`[]`, "retry: json: cannot unmarshal array into Go value of type retry.policyJSON"},
+		{`{"max_redirects": 1`, "retry: invalid JSON: unexpected end of input"},
+		{`{"max_redirects": 1,}`, "retry: invalid JSON at byte 20 of 21: invalid character '}' looking for beginning of object key string"},
+		{`{"max_redirects" 1}`, "retry: invalid JSON at byte 17 of 19: expected colon after object key"},
+		{`[]`, "retry: want a JSON object, got an array"},
+		{`"max_retries=3"`, "retry: want a JSON object, got a string"},
+		{`null`, "retry: want a JSON object, got null"},
+		{``, `retry: empty input: want a JSON object such as {"max_retries":20}, or {} for every default`},
+		{" \n\t", `retry: empty input: want a JSON object such as {"max_retries":20}, or {} for every default`},
+
+		// Names are exact: encoding/json alone matches them in any case.
+		{`{"Timeout": "5s"}`, `retry: Timeout: unknown field; did you mean "timeout"? (names are exact, lower case)`},
+		{`{"MaxRetries": 5}`, `retry: MaxRetries: unknown field; did you mean "max_retries"? (names are exact, lower case)`},
+		{`{"IN_DOUBT": "always"}`, `retry: IN_DOUBT: unknown field; did you mean "in_doubt"? (names are exact, lower case)`},
+		{`{"breaker": {"Pause": "1s"}}`, `retry: breaker_Pause: unknown field; did you mean "pause"? (names are exact, lower case)`},
+		{`{"budget": {"maxTokens": 10}}`, `retry: budget_maxTokens: unknown field; did you mean "max_tokens"? (names are exact, lower case)`},
+		{`{"Budget": {}}`, `retry: Budget: unknown field; did you mean "budget"? (names are exact, lower case)`},
+
+		// The URL's flattened names are nested objects in JSON.
+		{`{"budget_max_tokens": 100}`, `retry: budget_max_tokens: unknown field; did you mean {"budget":{"max_tokens":…}}? (the URL name budget_max_tokens is a nested object in JSON)`},
+		{`{"breaker_pause": "1s"}`, `retry: breaker_pause: unknown field; did you mean {"breaker":{"pause":…}}? (the URL name breaker_pause is a nested object in JSON)`},
+		{`{"breakerFailureLimit": 3}`, `retry: breakerFailureLimit: unknown field; did you mean {"breaker":{"failure_limit":…}}? (the URL name breaker_failure_limit is a nested object in JSON)`},
+
+		// encoding/json alone keeps the last of a repeated name.
+		{`{"timeout": "1s", "timeout": "2s"}`, "retry: timeout: given twice"},
+		{`{"breaker": {"pause": "1s", "pause": "2s"}}`, "retry: breaker_pause: given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.json, func(t *testing.T) {
 			_, err := ParseJSON([]byte(tt.json))
 			require.EqualError(t, err, tt.want)
+			assert.NotContains(t, err.Error(), "json:", "encoding/json's own wording stays out")
+			assert.NotContains(t, err.Error(), "Go ", "no Go type is named")
+			assert.NotContains(t, err.Error(), "retry.", "no Go type is named")
 		})
 	}
+}
+
+func TestJSONNull(t *testing.T) {
+	var cfg struct {
+		Retry Policy `json:"retry"`
+	}
+	cfg.Retry.MaxRetries = 7
+	require.NoError(t, json.Unmarshal([]byte(`{"retry": null}`), &cfg))
+	assert.Equal(t, 7, cfg.Retry.MaxRetries, "null leaves the value as it was, as for encoding/json's own types")
+	p, err := ParseJSON([]byte(`{"budget": null, "breaker": null}`))
+	require.NoError(t, err)
+	assert.Equal(t, Policy{}, p)
 }
 
 func TestJSONEmbedded(t *testing.T) {
@@ -168,6 +215,10 @@ func TestJSONEmbedded(t *testing.T) {
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce, "strict inside a caller's own config too")
 	assert.Equal(t, "nope", ce.Field)
+
+	err = json.Unmarshal([]byte(`{"retry": {"Max_Retries": 5}}`), &cfg)
+	require.ErrorAs(t, err, &ce, "exact names inside a caller's own config too")
+	assert.Equal(t, "Max_Retries", ce.Field)
 }
 
 func TestInDoubtModeText(t *testing.T) {
