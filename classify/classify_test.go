@@ -41,6 +41,17 @@ func TestClassifyKeepsGoRedisSentinels(t *testing.T) {
 			assert.False(t, classify.InDoubt(sentinel))
 		})
 	}
+	assert.Equal(t, classify.KindNil, classify.KindOf(redis.Nil))
+	assert.Equal(t, classify.KindNil, classify.KindOf(fmt.Errorf("load: %w", redis.Nil)))
+	assert.Equal(t, "nil", classify.KindNil.String())
+	assert.Equal(t, classify.KindUnknown, classify.KindOf(redis.TxFailedErr))
+}
+
+// One "closed" for the whole project: go-redis's closed client matches it.
+func TestClosed(t *testing.T) {
+	assert.ErrorIs(t, classify.Classify(redis.ErrClosed), classify.ErrClosed)
+	assert.Equal(t, classify.KindClosed, classify.KindOf(redis.ErrClosed))
+	assert.False(t, classify.InDoubt(redis.ErrClosed))
 }
 
 // TestClassifyRealGoRedisReplies gets reply errors from go-redis itself,

@@ -20,6 +20,11 @@ var (
 
 	// ErrTimeout matches read, write and dial deadlines that passed.
 	ErrTimeout = errors.New("clusterhop: timeout")
+
+	// ErrClosed matches a client, hook or slot map used after Close, and
+	// go-redis's own "client is closed". It is the one "closed" of the
+	// project: redirect.ErrClosed and slotmap.ErrClosed are this value.
+	ErrClosed = errors.New("clusterhop: closed")
 )
 
 // Error is a server error reply other than a well-formed redirection.
@@ -53,14 +58,30 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// AddrForm says what the address of a redirection names.
+type AddrForm uint8
+
+const (
+	// AddrHost: Addr is the target as net.Dial accepts it, an IPv6 host in
+	// brackets ("[2001:db8::1]:6381"), whatever form the server wrote.
+	AddrHost AddrForm = iota
+	// AddrSameHost: the server sent an empty host ("MOVED 3999 :6380"),
+	// meaning the host of the node that replied; Addr is ":6380".
+	AddrSameHost
+	// AddrUnknown: the server does not know the endpoint ("MOVED 3999 ?"
+	// or, with cluster-preferred-endpoint-type unknown-endpoint, "MOVED
+	// 3999 ?:6380"); only a fresh topology tells. Addr is empty.
+	AddrUnknown
+)
+
 // MovedError is a MOVED reply: the slot is served by the node at Addr from
-// now on. Addr is the endpoint exactly as the server sent it: its host may
-// be empty ("MOVED 3999 :6380", meaning the host of the node that replied),
-// "?" ("MOVED 3999 ?:6380": the node has no hostname to announce; refresh
-// the topology) or an IPv6 address without brackets. SplitAddr splits it.
+// now on. Addr is in the form net.Dial accepts and that the rest of the
+// project compares (see AddrForm for the empty-host and unknown forms);
+// Error() keeps the server's text unchanged.
 type MovedError struct {
 	Slot int
 	Addr string
+	Form AddrForm
 	text string
 }
 
@@ -69,10 +90,11 @@ func (e *MovedError) RedisError()          {}
 func (e *MovedError) Is(target error) bool { return target == ErrRedirect }
 
 // AskError is an ASK reply: this one command must be sent to Addr preceded
-// by ASKING; the slot map does not change.
+// by ASKING; the slot map does not change. Addr is as in MovedError.
 type AskError struct {
 	Slot int
 	Addr string
+	Form AddrForm
 	text string
 }
 
@@ -82,8 +104,10 @@ func (e *AskError) Is(target error) bool { return target == ErrRedirect }
 
 // RedirectError is Valkey's "REDIRECT host:port" reply, sent to a client that
 // must talk to another node (for example a primary, after a failover).
+// Addr is as in MovedError.
 type RedirectError struct {
 	Addr string
+	Form AddrForm
 	text string
 }
 
@@ -118,6 +142,8 @@ func (e *ClientError) Is(target error) bool {
 		return e.Kind == KindConnection
 	case ErrTimeout:
 		return e.Kind == KindTimeout
+	case ErrClosed:
+		return e.Kind == KindClosed
 	}
 	return false
 }

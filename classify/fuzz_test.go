@@ -3,6 +3,8 @@ package classify_test
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,14 +40,15 @@ func FuzzParse(f *testing.F) {
 		}
 		switch e := err.(type) {
 		case *classify.MovedError:
-			checkRedirect(t, reply, "MOVED", e.Slot, e.Addr, text)
+			checkRedirect(t, reply, "MOVED", e.Slot, e.Addr, e.Form, text)
 		case *classify.AskError:
-			checkRedirect(t, reply, "ASK", e.Slot, e.Addr, text)
+			checkRedirect(t, reply, "ASK", e.Slot, e.Addr, e.Form, text)
 		case *classify.RedirectError:
-			if text != "REDIRECT "+e.Addr {
-				t.Fatalf("Parse(%q): REDIRECT address %q does not round-trip", reply, e.Addr)
+			raw, ok := strings.CutPrefix(text, "REDIRECT ")
+			if !ok {
+				t.Fatalf("Parse(%q): REDIRECT is not its code", reply)
 			}
-			checkAddr(t, reply, e.Addr)
+			checkAddr(t, reply, raw, e.Addr, e.Form)
 		case *classify.Error:
 			switch e.Kind {
 			case classify.KindMoved, classify.KindAsk, classify.KindRedirect:
@@ -74,25 +77,47 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func checkRedirect(t *testing.T, reply, code string, slot int, addr, text string) {
+func checkRedirect(t *testing.T, reply, code string, slot int, addr string, form classify.AddrForm, text string) {
 	t.Helper()
 	if slot < 0 || slot > 16383 {
 		t.Fatalf("Parse(%q): %s slot %d outside 0..16383", reply, code, slot)
 	}
-	if !strings.HasPrefix(text, code+" ") || !strings.HasSuffix(text, " "+addr) {
-		t.Fatalf("Parse(%q): %s address %q does not round-trip", reply, code, addr)
+	_, raw, _ := strings.Cut(text, " ")
+	_, raw, _ = strings.Cut(raw, " ")
+	if !strings.HasPrefix(text, code+" ") {
+		t.Fatalf("Parse(%q): %s is not its code", reply, code)
 	}
-	checkAddr(t, reply, addr)
+	checkAddr(t, reply, raw, addr, form)
 }
 
-func checkAddr(t *testing.T, reply, addr string) {
+// checkAddr checks that the address a redirection carries is the server's
+// raw address in the form net.Dial accepts, or one of the marked forms.
+func checkAddr(t *testing.T, reply, raw, addr string, form classify.AddrForm) {
 	t.Helper()
-	if addr == "?" {
+	if strings.ContainsAny(addr, " \r\n\t") {
+		t.Fatalf("Parse(%q): accepted address %q", reply, addr)
+	}
+	host, port, ok := classify.SplitAddr(raw)
+	switch form {
+	case classify.AddrUnknown:
+		if addr != "" || (raw != "?" && host != "?") {
+			t.Fatalf("Parse(%q): unknown endpoint %q from %q", reply, addr, raw)
+		}
+		return
+	case classify.AddrSameHost:
+		if host != "" || addr != ":"+strconv.Itoa(port) {
+			t.Fatalf("Parse(%q): same-host address %q from %q", reply, addr, raw)
+		}
 		return
 	}
-	host, port, ok := classify.SplitAddr(addr)
-	if !ok || port < 1 || port > 65535 || strings.ContainsAny(addr, " \r\n\t") {
-		t.Fatalf("Parse(%q): accepted address %q (host %q port %d ok %v)", reply, addr, host, port, ok)
+	if !ok || port < 1 || port > 65535 {
+		t.Fatalf("Parse(%q): accepted address %q (host %q port %d ok %v)", reply, raw, host, port, ok)
+	}
+	if want := net.JoinHostPort(host, strconv.Itoa(port)); addr != want {
+		t.Fatalf("Parse(%q): address %q, want %q", reply, addr, want)
+	}
+	if canon, ok := classify.CanonicalAddr(raw); !ok || canon != addr {
+		t.Fatalf("CanonicalAddr(%q) = %q, %v; Parse gave %q", raw, canon, ok, addr)
 	}
 }
 

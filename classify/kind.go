@@ -53,6 +53,11 @@ const (
 	KindBreakerOpen     // the node is ejected after repeated failures
 	KindProtocol        // the reply could not be parsed (redis-py's InvalidResponse)
 
+	// KindNil is go-redis's redis.Nil: the key (or the reply) does not
+	// exist. It is the command's answer, not a failure; it has a kind so
+	// that code switching on KindOf need not special-case it.
+	KindNil
+
 	kindCount // number of kinds; keep last
 )
 
@@ -97,6 +102,7 @@ var kindNames = [kindCount]string{
 	KindBudgetExhausted: "budget exhausted",
 	KindBreakerOpen:     "breaker open",
 	KindProtocol:        "protocol",
+	KindNil:             "nil",
 }
 
 // String returns the server's error code for reply kinds ("MOVED") and a

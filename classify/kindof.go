@@ -4,8 +4,8 @@ import "errors"
 
 // KindOf returns the kind of err: KindNone for nil, the kind of the first
 // typed error in err's chain, and otherwise the kind Classify gives err (so
-// a raw go-redis reply or io.EOF has its kind too). It returns KindUnknown
-// for an error Classify does not recognise, such as redis.Nil.
+// a raw go-redis reply or io.EOF has its kind too), KindNil for go-redis's
+// redis.Nil, and KindUnknown for an error Classify does not recognise.
 func KindOf(err error) Kind {
 	// Unwrapped typed errors, the common case, skip errors.As.
 	switch e := err.(type) {
@@ -27,6 +27,9 @@ func KindOf(err error) Kind {
 	}
 	if k, ok := typedKind(Classify(err)); ok {
 		return k
+	}
+	if isNil(err) {
+		return KindNil
 	}
 	return KindUnknown
 }
@@ -87,4 +90,14 @@ func InDoubt(err error) bool {
 		return ce.Sent
 	}
 	return errors.As(Classify(err), &ce) && ce.Sent
+}
+
+// goRedisNil is the text of go-redis's redis.Nil, recognised by text (with
+// the reply marker go-redis puts on it) since this package does not import
+// go-redis; a test pins it against the real value.
+const goRedisNil = "redis: nil"
+
+func isNil(err error) bool {
+	var re replyError
+	return errors.As(err, &re) && re.Error() == goRedisNil
 }

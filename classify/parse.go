@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"net"
 	"strconv"
 	"strings"
 )
@@ -25,19 +26,20 @@ func Parse(reply string) error {
 	kind := codeKind(code)
 	switch kind {
 	case KindMoved, KindAsk:
-		slot, addr, problem := parseSlotAddr(msg)
+		slot, addr, form, problem := parseSlotAddr(msg)
 		if problem != "" {
 			return malformed(code, msg, text, problem)
 		}
 		if kind == KindMoved {
-			return &MovedError{Slot: slot, Addr: addr, text: text}
+			return &MovedError{Slot: slot, Addr: addr, Form: form, text: text}
 		}
-		return &AskError{Slot: slot, Addr: addr, text: text}
+		return &AskError{Slot: slot, Addr: addr, Form: form, text: text}
 	case KindRedirect:
-		if problem := checkAddr(msg); problem != "" {
+		addr, form, problem := readAddr(msg)
+		if problem != "" {
 			return malformed(code, msg, text, problem)
 		}
-		return &RedirectError{Addr: msg, text: text}
+		return &RedirectError{Addr: addr, Form: form, text: text}
 	}
 	return &Error{Kind: kind, Code: code, Message: msg, text: text}
 }
@@ -115,40 +117,78 @@ func malformed(code, msg, text, problem string) *Error {
 // parseSlotAddr reads "<slot> <host>:<port>", the body of MOVED and ASK.
 // It returns a non-empty problem instead of a guess when the body is not
 // exactly that.
-func parseSlotAddr(msg string) (slot int, addr, problem string) {
-	slotText, addr, ok := strings.Cut(msg, " ")
+func parseSlotAddr(msg string) (slot int, addr string, form AddrForm, problem string) {
+	slotText, rest, ok := strings.Cut(msg, " ")
 	if !ok {
-		return 0, "", "want \"<slot> <host>:<port>\", got " + strconv.Quote(msg)
+		return 0, "", 0, "want \"<slot> <host>:<port>\", got " + strconv.Quote(msg)
 	}
 	slot, ok = parseDecimal(slotText, 0, maxSlot)
 	if !ok {
-		return 0, "", "slot " + strconv.Quote(slotText) + " is not a number in 0..16383"
+		return 0, "", 0, "slot " + strconv.Quote(slotText) + " is not a number in 0..16383"
 	}
-	if problem := checkAddr(addr); problem != "" {
-		return 0, "", problem
-	}
-	return slot, addr, ""
+	addr, form, problem = readAddr(rest)
+	return slot, addr, form, problem
 }
 
 // maxSlot is the highest hash slot of a cluster (16384 slots).
 const maxSlot = 16383
 
-// checkAddr validates the endpoint of a redirection. The cluster sends the
-// node's preferred endpoint, which may be an empty host (the node does not
-// know its own address: use the replying node's host), "?" (the node has no
-// hostname to announce) or an IPv6 address without brackets, so the port
-// is whatever follows the last colon.
-func checkAddr(addr string) string {
-	if addr == "?" {
-		return ""
+// readAddr reads the endpoint of a redirection into the form net.Dial
+// accepts. The cluster sends the node's preferred endpoint, which may be an
+// empty host (the node does not know its own address: use the replying
+// node's host), "?" (the node has no endpoint to announce) or an IPv6
+// address without brackets, so the port is whatever follows the last colon.
+func readAddr(raw string) (addr string, form AddrForm, problem string) {
+	if raw == "?" {
+		return "", AddrUnknown, ""
 	}
-	if strings.ContainsAny(addr, " \t\r\n") {
-		return "address " + strconv.Quote(addr) + " contains white space"
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return "", 0, "address " + strconv.Quote(raw) + " contains white space"
 	}
-	if _, _, ok := SplitAddr(addr); !ok {
-		return "address " + strconv.Quote(addr) + " is not <host>:<port> with a port in 1..65535"
+	host, port, ok := SplitAddr(raw)
+	if !ok {
+		return "", 0, "address " + strconv.Quote(raw) + " is not <host>:<port> with a port in 1..65535"
 	}
-	return ""
+	switch host {
+	case "?":
+		return "", AddrUnknown, ""
+	case "":
+		return ":" + strconv.Itoa(port), AddrSameHost, ""
+	}
+	return joinAddr(raw, host, port), AddrHost, ""
+}
+
+// CanonicalAddr returns addr ("host:port"; an IPv6 host with or without
+// brackets, as servers write it) in the form net.Dial accepts and the
+// project compares: net.JoinHostPort of the host and the decimal port.
+// ok is false when addr is not host:port with a port in 1..65535, or the
+// host is empty or "?".
+func CanonicalAddr(addr string) (string, bool) {
+	host, port, ok := SplitAddr(addr)
+	if !ok || host == "" || host == "?" {
+		return "", false
+	}
+	return joinAddr(addr, host, port), true
+}
+
+// joinAddr is net.JoinHostPort(host, port) made from raw's own text when
+// it can be: raw itself for an IPv4 address or a name (the common case, no
+// allocation), one concatenation for a bare IPv6 address.
+func joinAddr(raw, host string, port int) string {
+	portText := raw[strings.LastIndexByte(raw, ':')+1:]
+	if portText[0] == '0' {
+		return net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	if !strings.Contains(host, ":") {
+		if len(raw) == len(host)+1+len(portText) {
+			return raw
+		}
+		return host + ":" + portText
+	}
+	if raw[0] == '[' {
+		return raw
+	}
+	return "[" + host + "]:" + portText
 }
 
 // SplitAddr splits the address of a redirection into host and port at the

@@ -3,6 +3,7 @@ package classify_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -105,15 +106,15 @@ func TestParseRedirections(t *testing.T) {
 		{"MOVED 3999 127.0.0.1:6381", classify.KindMoved, 3999, "127.0.0.1:6381", "127.0.0.1", 6381},
 		{"-MOVED 3999 127.0.0.1:6381\r\n", classify.KindMoved, 3999, "127.0.0.1:6381", "127.0.0.1", 6381},
 		{"MOVED 0 redis-0.cache.svc:6379", classify.KindMoved, 0, "redis-0.cache.svc:6379", "redis-0.cache.svc", 6379},
-		{"MOVED 16383 2001:db8::1:6381", classify.KindMoved, 16383, "2001:db8::1:6381", "2001:db8::1", 6381},
-		{"MOVED 3999 ::1:7000", classify.KindMoved, 3999, "::1:7000", "::1", 7000},
+		{"MOVED 16383 2001:db8::1:6381", classify.KindMoved, 16383, "[2001:db8::1]:6381", "2001:db8::1", 6381},
+		{"MOVED 3999 ::1:7000", classify.KindMoved, 3999, "[::1]:7000", "::1", 7000},
 		{"MOVED 3999 [::1]:7000", classify.KindMoved, 3999, "[::1]:7000", "::1", 7000},
 		{"MOVED 3999 :6380", classify.KindMoved, 3999, ":6380", "", 6380},
-		{"MOVED 3999 ?:6380", classify.KindMoved, 3999, "?:6380", "?", 6380},
-		{"MOVED 3999 ?", classify.KindMoved, 3999, "?", "", 0},
+		{"MOVED 3999 ?:6380", classify.KindMoved, 3999, "", "", 0},
+		{"MOVED 3999 ?", classify.KindMoved, 3999, "", "", 0},
 		{"MOVED 03999 h:1", classify.KindMoved, 3999, "h:1", "h", 1},
 		{"ASK 3999 127.0.0.1:6381", classify.KindAsk, 3999, "127.0.0.1:6381", "127.0.0.1", 6381},
-		{"ASK 12182 2001:db8::2:65535", classify.KindAsk, 12182, "2001:db8::2:65535", "2001:db8::2", 65535},
+		{"ASK 12182 2001:db8::2:65535", classify.KindAsk, 12182, "[2001:db8::2]:65535", "2001:db8::2", 65535},
 		{"ASK 3999 :6380", classify.KindAsk, 3999, ":6380", "", 6380},
 		{"REDIRECT 127.0.0.1:6379", classify.KindRedirect, 0, "127.0.0.1:6379", "127.0.0.1", 6379},
 		{"REDIRECT primary.example:6379", classify.KindRedirect, 0, "primary.example:6379", "primary.example", 6379},
@@ -127,23 +128,35 @@ func TestParseRedirections(t *testing.T) {
 			assert.Equal(t, tt.kind, classify.KindOf(err))
 			wrapped := fmt.Errorf("get user:1: %w", err)
 			var addr string
+			var form classify.AddrForm
 			switch tt.kind {
 			case classify.KindMoved:
 				var m *classify.MovedError
 				require.ErrorAs(t, wrapped, &m)
 				assert.Equal(t, tt.slot, m.Slot)
-				addr = m.Addr
+				addr, form = m.Addr, m.Form
 			case classify.KindAsk:
 				var a *classify.AskError
 				require.ErrorAs(t, wrapped, &a)
 				assert.Equal(t, tt.slot, a.Slot)
-				addr = a.Addr
+				addr, form = a.Addr, a.Form
 			case classify.KindRedirect:
 				var r *classify.RedirectError
 				require.ErrorAs(t, wrapped, &r)
-				addr = r.Addr
+				addr, form = r.Addr, r.Form
 			}
 			assert.Equal(t, tt.addr, addr)
+			if addr == "" {
+				assert.Equal(t, classify.AddrUnknown, form)
+				return
+			}
+			if tt.host == "" {
+				assert.Equal(t, classify.AddrSameHost, form)
+			} else {
+				assert.Equal(t, classify.AddrHost, form)
+				_, _, err := net.SplitHostPort(addr) // as net.Dial reads it: no "too many colons"
+				assert.NoError(t, err)
+			}
 			host, port, ok := classify.SplitAddr(addr)
 			assert.Equal(t, tt.port != 0, ok)
 			assert.Equal(t, tt.host, host)

@@ -3,9 +3,11 @@ package classify_test
 import (
 	"bufio"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 

@@ -2,8 +2,8 @@ package retry
 
 import (
 	"math/rand/v2"
+	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clusterhop/clusterhop/classify"
@@ -18,7 +18,7 @@ type State struct {
 
 	Start    time.Time // when the command began; Next sets it to now if zero
 	Deadline time.Time // the context deadline; zero if none
-	Addr     string    // the node the failed attempt was sent to ("host:port")
+	Addr     string    // the node the failed attempt was sent to, as net.JoinHostPort writes it
 
 	// Idempotent tells Next that the command is safe to run twice; when
 	// false and Args is set, Next asks Idempotent(Args) itself, only when
@@ -68,8 +68,9 @@ type Decision struct {
 	Action Action
 	Kind   classify.Kind // the kind of the failure decided on
 
-	// Addr is the redirect target as the server wrote it. An empty host
-	// (":6380") means the host of the node that replied (State.Addr).
+	// Addr is the redirect target in the form net.Dial accepts; an empty
+	// host in the reply (":6380") is already replaced by the host of the
+	// node that replied (State.Addr).
 	Addr string
 
 	Asking    bool          // ASK: send ASKING and the command in one round trip
@@ -123,18 +124,19 @@ func (p *Policy) redirect(s *State, err error, now time.Time) (d Decision, ok bo
 	var (
 		kind classify.Kind
 		addr string
+		form classify.AddrForm
 	)
 	// The order is classify.KindOf's, so both agree on wrapped chains.
 	if m, found := as[*classify.MovedError](err); found {
-		kind, addr = classify.KindMoved, m.Addr
+		kind, addr, form = classify.KindMoved, m.Addr, m.Form
 	} else if a, found := as[*classify.AskError](err); found {
-		kind, addr = classify.KindAsk, a.Addr
+		kind, addr, form = classify.KindAsk, a.Addr, a.Form
 	} else if r, found := as[*classify.RedirectError](err); found {
-		kind, addr = classify.KindRedirect, r.Addr
+		kind, addr, form = classify.KindRedirect, r.Addr, r.Form
 	} else {
 		return Decision{}, false
 	}
-	if !knownEndpoint(addr) {
+	if addr, ok = target(addr, form, s.Addr); !ok {
 		return Decision{}, false
 	}
 	// MOVED and REDIRECT say the slot map (or the node's role) changed,
@@ -237,27 +239,29 @@ func newGiveUp(s *State, reason, err error) *GiveUpError {
 	return &GiveUpError{Reason: reason, Err: err, Redirects: s.Redirects, Retries: s.Retries}
 }
 
-// knownEndpoint reports whether a redirect target can be dialled: with a
-// port, and a host that is not "?" — the server does not know the
-// endpoint, as "MOVED 3999 ?" and, with cluster-preferred-endpoint-type
-// unknown-endpoint, "MOVED 3999 ?:6380" say; only a fresh topology tells.
-// An empty host (":6380") is known: the replying node's.
-func knownEndpoint(addr string) bool {
-	i := strings.LastIndexByte(addr, ':')
-	return i >= 0 && i < len(addr)-1 && addr[:i] != "?"
+// target returns the address a redirection sends the command to, in the
+// form net.Dial accepts: the server's address, or for an empty host
+// ("MOVED 3999 :6380") the host of the node that replied (from) with the
+// port named. ok is false when it cannot be known before a refresh: the
+// endpoint is "?" (the server does not know it), or the host is empty and
+// the replying node's address is not known either.
+func target(addr string, form classify.AddrForm, from string) (string, bool) {
+	switch form {
+	case classify.AddrUnknown:
+		return "", false
+	case classify.AddrSameHost:
+		host, _, err := net.SplitHostPort(from)
+		if err != nil || host == "" {
+			return "", false
+		}
+		return net.JoinHostPort(host, addr[1:]), true
+	}
+	return addr, true
 }
 
-// sameNode reports whether the redirect target names the node at from. An
-// empty host in the target ("MOVED 3999 :6380") is the replying node's own
-// host, so only the ports are compared then. IPv6 hosts are not bracketed:
-// the port follows the last colon.
+// sameNode reports whether the redirect target names the node at from;
+// both are in the form net.Dial accepts, which is what every package of
+// the project compares.
 func sameNode(from, target string) bool {
-	if from == "" {
-		return false
-	}
-	if target[0] == ':' {
-		i := strings.LastIndexByte(from, ':')
-		return i >= 0 && from[i:] == target
-	}
-	return from == target
+	return from != "" && from == target
 }

@@ -42,17 +42,31 @@ func TestNextRedirects(t *testing.T) {
 			count: 1,
 		},
 		{
-			name:  "an empty host is passed on for the engine to fill",
+			name:  "an empty host is the replying node's host",
 			err:   reply("MOVED 3999 :6381"),
 			from:  "10.0.0.1:6379",
-			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: ":6381", Refresh: true},
+			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: "10.0.0.1:6381", Refresh: true},
 			count: 1,
 		},
 		{
-			name:  "IPv6 targets are not bracketed",
+			name:  "an IPv6 target the server wrote without brackets gets them",
 			err:   reply("MOVED 3999 fe80::1:6381"),
-			from:  "fe80::1:6379",
-			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: "fe80::1:6381", Refresh: true},
+			from:  "[fe80::1]:6379",
+			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: "[fe80::1]:6381", Refresh: true},
+			count: 1,
+		},
+		{
+			name:  "an IPv6 self-MOVED is recognised",
+			err:   reply("MOVED 3999 ::1:7202"),
+			from:  "[::1]:7202",
+			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: "[::1]:7202", Refresh: true, Reconnect: true},
+			count: 0,
+		},
+		{
+			name:  "an empty host with an IPv6 replying node",
+			err:   reply("ASK 3999 :7203"),
+			from:  "[::1]:7202",
+			want:  Decision{Action: ActionRedirect, Kind: classify.KindAsk, Addr: "[::1]:7203", Asking: true},
 			count: 1,
 		},
 		{
@@ -66,7 +80,7 @@ func TestNextRedirects(t *testing.T) {
 			name:  "a self-MOVED with an empty host is recognised by port",
 			err:   reply("MOVED 3999 :6379"),
 			from:  "10.0.0.1:6379",
-			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: ":6379", Refresh: true, Reconnect: true},
+			want:  Decision{Action: ActionRedirect, Kind: classify.KindMoved, Addr: "10.0.0.1:6379", Refresh: true, Reconnect: true},
 			count: 0,
 		},
 		{
@@ -193,6 +207,13 @@ func TestNextUnknownEndpointRefreshesAndRetries(t *testing.T) {
 			assert.Equal(t, 1, s.Retries)
 		})
 	}
+	// An empty host names the replying node's host; when that node's
+	// address is not known either, only a refresh can tell.
+	var p Policy
+	var s State
+	d := p.Next(&s, reply("MOVED 3999 :6380"), t0, fixed(0.5))
+	assert.Equal(t, ActionRetry, d.Action)
+	assert.True(t, d.Refresh)
 }
 
 func TestNextNilError(t *testing.T) {
