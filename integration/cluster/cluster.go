@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ type Cluster struct {
 	byAddr  map[string]*node
 	byID    map[string]*node
 
+	acc      access    // TLS files and ACL users, fixed after Start
 	watchdog *watchdog // nil if it could not start; sweepStale is the fallback
 
 	mu         sync.Mutex // protects the nodes' process state, view, migrations, closed
@@ -80,32 +82,59 @@ func start(ctx context.Context, cfg Config, server, version string) (*Cluster, e
 		cfg.Logf("%v; a crashed run will leave %s for a later Start to remove", err, dir)
 	}
 	register(c)
-	if err := c.build(ctx); err != nil {
+	build := c.build
+	if cfg.Standalone {
+		build = c.buildStandalone
+	}
+	if err := build(ctx); err != nil {
 		err = fmt.Errorf("%w\n%s", err, c.logTails(15))
 		if cerr := c.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 		return nil, err
 	}
-	cfg.Logf("cluster: %s %s: %d primaries, %d replicas each, healthy in %v; dir %s",
-		server, version, cfg.Primaries, cfg.ReplicasPerPrimary, time.Since(began).Round(time.Millisecond), dir)
+	cfg.Logf("cluster: %s %s on %s%s: %d primaries, %d replicas each, healthy in %v; dir %s",
+		server, version, cfg.Host, c.features(), cfg.Primaries, cfg.ReplicasPerPrimary, time.Since(began).Round(time.Millisecond), dir)
 	return c, nil
 }
 
-// build starts the processes and forms the cluster the way redis-cli
-// --cluster create does: distinct config epochs, slots on the primaries,
-// MEET, then REPLICATE once every node knows every other.
-func (c *Cluster) build(ctx context.Context) error {
-	ctx, cancel := c.waitCtx(ctx)
-	defer cancel()
+// features describes the options of the cluster for its log line.
+func (c *Cluster) features() string {
+	var out string
+	if c.cfg.Standalone {
+		out += ", standalone"
+	}
+	if c.acc.tls != nil {
+		out += ", TLS"
+	}
+	if c.acc.users != nil {
+		out += ", ACL users"
+	}
+	return out
+}
+
+// startProcesses prepares the TLS files and ACL users the configuration
+// asks for, then starts every node's process and waits until each answers.
+func (c *Cluster) startProcesses(ctx context.Context) error {
+	if c.cfg.TLS {
+		files, err := makeTLS(c.dir)
+		if err != nil {
+			return err
+		}
+		c.acc.tls = files
+	}
+	if len(c.cfg.Users) > 0 {
+		c.acc.users = c.cfg.Users
+		c.acc.adminPass = rand.Text()
+	}
 	total := c.cfg.Primaries * (1 + c.cfg.ReplicasPerPrimary)
-	ports, err := freePorts(2 * total)
+	ports, err := freePorts(c.cfg.Host, 2*total)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	for i := range total {
-		n, err := newNode(c.dir, ports[2*i], ports[2*i+1], c.cfg.NodeTimeout)
+		n, err := newNode(c.dir, ports[2*i], ports[2*i+1], c.cfg, c.acc)
 		if err == nil {
 			err = n.start(c.server)
 		}
@@ -123,6 +152,20 @@ func (c *Cluster) build(ctx context.Context) error {
 		if err := n.waitReady(ctx, n.done); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// build starts the processes and forms the cluster the way redis-cli
+// --cluster create does: distinct config epochs, slots on the primaries,
+// MEET, then REPLICATE once every node knows every other.
+func (c *Cluster) build(ctx context.Context) error {
+	ctx, cancel := c.waitCtx(ctx)
+	defer cancel()
+	if err := c.startProcesses(ctx); err != nil {
+		return err
+	}
+	for _, n := range c.nodes {
 		id, err := n.client.Do(ctx, "CLUSTER", "MYID").Text()
 		if err != nil {
 			return fmt.Errorf("cluster: CLUSTER MYID on %s: %w", n.addr, err)
@@ -143,7 +186,7 @@ func (c *Cluster) build(ctx context.Context) error {
 	}
 	first := c.nodes[0]
 	for _, n := range c.nodes[1:] {
-		if err := first.client.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.port, n.busPort).Err(); err != nil {
+		if err := first.client.Do(ctx, "CLUSTER", "MEET", c.cfg.Host, n.port, n.busPort).Err(); err != nil {
 			return fmt.Errorf("cluster: CLUSTER MEET %s from %s: %w", n.addr, first.addr, err)
 		}
 	}
@@ -329,6 +372,18 @@ func (c *Cluster) Refresh(ctx context.Context) error {
 // Dir is the cluster's temporary directory: one node-PORT directory per
 // node, each with server.conf, nodes.conf and server.log.
 func (c *Cluster) Dir() string { return c.dir }
+
+// Host is the loopback address the nodes bind to and announce.
+func (c *Cluster) Host() string { return c.cfg.Host }
+
+// Admin returns the ACL user and password the harness authenticates as on
+// a cluster started with Config.Users ("", "" without access control).
+func (c *Cluster) Admin() (username, password string) {
+	if c.acc.users == nil {
+		return "", ""
+	}
+	return adminUser, c.acc.adminPass
+}
 
 // Server is the path of the server binary.
 func (c *Cluster) Server() string { return c.server }

@@ -3,10 +3,12 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,6 +45,29 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Logf receives progress lines (default: discarded).
 	Logf func(format string, args ...any)
+
+	// Host is the loopback address every node binds to and announces:
+	// "127.0.0.1" (default) or "::1", for a cluster whose MOVED and ASK
+	// replies and CLUSTER SHARDS name IPv6 addresses.
+	Host string
+	// TLS serves clients, the cluster bus and replication over TLS only
+	// (port 0, tls-port, tls-cluster yes, tls-replication yes), with a
+	// certificate for 127.0.0.1, ::1 and localhost signed by a throwaway
+	// CA the harness makes (Cluster.TLSConfig trusts it). Clients need no
+	// certificate of their own. Default false.
+	TLS bool
+	// Users, when not empty, turns access control on: the default user is
+	// off, the harness itself authenticates as an admin user of its own
+	// (see Cluster.Admin; replication and MIGRATE too), and each entry is
+	// one user as in an ACL file, without the leading "user" keyword
+	// ("app on >secret ~app:* +@read +@write").
+	Users []string
+	// Standalone starts a replication group instead of a cluster: one
+	// primary and ReplicasPerPrimary replicas of it (REPLICAOF), with
+	// cluster mode off; Primaries must be 0 or 1. It is what Valkey's
+	// REDIRECT needs: a standalone replica redirects clients that
+	// announced the capability to its primary. See Cluster.Promote.
+	Standalone bool
 }
 
 // MinServerMajor is the oldest server major version the harness drives:
@@ -72,15 +97,30 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("cluster: Config.WaitTimeout is %v, want a positive duration", cfg.WaitTimeout)
 	case cfg.Primaries > slotCount:
 		return cfg, fmt.Errorf("cluster: Config.Primaries is %d, more than the %d slots", cfg.Primaries, slotCount)
+	case cfg.Standalone && cfg.Primaries > 1:
+		return cfg, fmt.Errorf("cluster: Config.Primaries is %d, want 1 with Config.Standalone", cfg.Primaries)
+	case cfg.Host != "" && !isLoopback(cfg.Host):
+		return cfg, fmt.Errorf("cluster: Config.Host is %q, want a loopback address (127.0.0.1 or ::1)", cfg.Host)
+	}
+	for i, u := range cfg.Users {
+		if f := strings.Fields(u); len(f) == 0 || f[0] == "default" || f[0] == adminUser {
+			return cfg, fmt.Errorf("cluster: Config.Users[%d] is %q, want a user name other than default and %s, then its rules", i, u, adminUser)
+		}
 	}
 	if cfg.Primaries == 0 {
 		cfg.Primaries = defaultPrimaries
+		if cfg.Standalone {
+			cfg.Primaries = 1
+		}
 	}
 	if cfg.NodeTimeout == 0 {
 		cfg.NodeTimeout = defaultNodeTimeout
 	}
 	if cfg.WaitTimeout == 0 {
 		cfg.WaitTimeout = defaultWaitTimeout
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
 	}
 	if cfg.Dir == "" {
 		cfg.Dir = os.TempDir()
@@ -135,4 +175,11 @@ func checkVersion(server string) (string, error) {
 		return "", fmt.Errorf("cluster: %s is version %s.%s, need %d.0 or newer", server, m[1], m[2], MinServerMajor)
 	}
 	return string(m[1]) + "." + string(m[2]), nil
+}
+
+// isLoopback reports whether host is a loopback IP address: the harness
+// never listens beyond the machine.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -150,7 +150,7 @@ func TestRequire(t *testing.T) {
 }
 
 func TestFreePorts(t *testing.T) {
-	ports, err := freePorts(12)
+	ports, err := freePorts("127.0.0.1", 12)
 	require.NoError(t, err)
 	seen := map[int]bool{}
 	for _, p := range ports {

@@ -71,7 +71,11 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 }
 
 func (c *Cluster) waitHealthy(ctx context.Context) error {
-	err := poll(ctx, "a healthy cluster", c.healthCheck)
+	check := c.healthCheck
+	if c.cfg.Standalone {
+		check = c.standaloneHealthCheck
+	}
+	err := poll(ctx, "a healthy cluster", check)
 	if err != nil {
 		c.cfg.Logf("cluster: %v", err)
 	}

@@ -125,7 +125,12 @@ func (c *Cluster) migrateKeys(ctx context.Context, slot int, opts MigrateOptions
 	// REPLACE: a MIGRATE that timed out may have restored a key on the
 	// target before deleting it on the source; the source's copy is the
 	// current one, since the source served every command on it meanwhile.
-	args := []any{"MIGRATE", "127.0.0.1", m.to.port, "", 0, opts.Timeout.Milliseconds(), "REPLACE", "KEYS"}
+	args := []any{"MIGRATE", c.cfg.Host, m.to.port, "", 0, opts.Timeout.Milliseconds(), "REPLACE"}
+	if c.acc.users != nil {
+		// The target refuses a MIGRATE's RESTORE without credentials.
+		args = append(args, "AUTH2", adminUser, c.acc.adminPass)
+	}
+	args = append(args, "KEYS")
 	for _, k := range keys {
 		args = append(args, k)
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,9 +42,22 @@ type node struct {
 	state nodeState
 }
 
-func newNode(root string, port, busPort int, nodeTimeout time.Duration) (*node, error) {
+// access is what a cluster's nodes need beyond the defaults: TLS files,
+// and ACL users with the admin password the harness uses itself. The zero
+// value is plain TCP without access control.
+type access struct {
+	tls       *tlsFiles // nil: plain TCP
+	users     []string  // ACL users besides the admin; nil: no access control
+	adminPass string    // the admin user's password when users is not nil
+}
+
+// adminUser is the ACL user the harness authenticates as on a cluster with
+// Config.Users: every command, every key, every channel.
+const adminUser = "clusterhop-admin"
+
+func newNode(root string, port, busPort int, cfg Config, acc access) (*node, error) {
 	n := &node{
-		addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		addr:    net.JoinHostPort(cfg.Host, strconv.Itoa(port)),
 		port:    port,
 		busPort: busPort,
 		dir:     filepath.Join(root, "node-"+strconv.Itoa(port)),
@@ -56,31 +68,10 @@ func newNode(root string, port, busPort int, nodeTimeout time.Duration) (*node, 
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	// Loopback only; no persistence but nodes.conf, which is what lets a
-	// killed node rejoin with its identity. The replica validity factor is 0
-	// so that a replica may always take over: on a loaded machine its data
-	// can look stale by the server's clock even when it is not. A full
-	// resync starts at once instead of after the default 5s wait for more
-	// replicas, so a cluster starts and a restarted node rejoins quickly.
-	conf := fmt.Sprintf(`port %d
-bind 127.0.0.1
-protected-mode no
-daemonize no
-cluster-enabled yes
-cluster-port %d
-cluster-config-file nodes.conf
-cluster-node-timeout %d
-cluster-replica-validity-factor 0
-dir %s
-logfile ""
-appendonly no
-save ""
-repl-diskless-sync-delay 0
-`, port, busPort, nodeTimeout.Milliseconds(), n.dir)
-	if err := os.WriteFile(n.conf, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(n.conf, []byte(nodeConf(n, cfg, acc)), 0o600); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	n.client = redis.NewClient(&redis.Options{
+	opts := &redis.Options{
 		Addr:                  n.addr,
 		Protocol:              2,
 		MaxRetries:            -1,
@@ -89,8 +80,76 @@ repl-diskless-sync-delay 0
 		WriteTimeout:          10 * time.Second,
 		ContextTimeoutEnabled: true,
 		PoolSize:              4,
-	})
+		TLSConfig:             acc.tls.clientConfig(),
+	}
+	if acc.users != nil {
+		opts.Username, opts.Password = adminUser, acc.adminPass
+	}
+	n.client = redis.NewClient(opts)
 	return n, nil
+}
+
+// nodeConf is the configuration file of node n.
+func nodeConf(n *node, cfg Config, acc access) string {
+	// Loopback only; no persistence but nodes.conf, which is what lets a
+	// killed node rejoin with its identity. The replica validity factor is 0
+	// so that a replica may always take over: on a loaded machine its data
+	// can look stale by the server's clock even when it is not. A full
+	// resync starts at once instead of after the default 5s wait for more
+	// replicas, so a cluster starts and a restarted node rejoins quickly.
+	var b strings.Builder
+	fmt.Fprintf(&b, `bind %s
+protected-mode no
+daemonize no
+dir %s
+logfile ""
+appendonly no
+save ""
+repl-diskless-sync-delay 0
+`, cfg.Host, n.dir)
+	if !cfg.Standalone {
+		// The announced address is the one the nodes bind to, so MOVED,
+		// ASK and CLUSTER SHARDS name an address clients can dial, also
+		// on ::1.
+		fmt.Fprintf(&b, `cluster-enabled yes
+cluster-port %d
+cluster-config-file nodes.conf
+cluster-node-timeout %d
+cluster-replica-validity-factor 0
+cluster-announce-ip %s
+`, n.busPort, cfg.NodeTimeout.Milliseconds(), cfg.Host)
+	}
+	if acc.tls == nil {
+		fmt.Fprintf(&b, "port %d\n", n.port)
+	} else {
+		// TLS only: no plain port. Clients are not asked for a
+		// certificate; the nodes present theirs to each other.
+		fmt.Fprintf(&b, `port 0
+tls-port %d
+tls-cert-file %s
+tls-key-file %s
+tls-ca-cert-file %s
+tls-auth-clients no
+tls-replication yes
+`, n.port, acc.tls.certFile, acc.tls.keyFile, acc.tls.caFile)
+		if !cfg.Standalone {
+			b.WriteString("tls-cluster yes\n")
+		}
+	}
+	if acc.users != nil {
+		// No access without a user: the default user is off. The harness
+		// (and replication, which authenticates as masteruser) uses its
+		// own admin user.
+		fmt.Fprintf(&b, `user default off
+user %s on >%s ~* &* +@all
+masteruser %s
+masterauth %s
+`, adminUser, acc.adminPass, adminUser, acc.adminPass)
+		for _, u := range acc.users {
+			fmt.Fprintf(&b, "user %s\n", u)
+		}
+	}
+	return b.String()
 }
 
 // start launches the process with its output appended to the node's log.
@@ -183,8 +242,12 @@ func (n *node) tail(lines int) string {
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	data = bytes.TrimRight(data, "\n")
-	parts := strings.Split(string(data), "\n")
+	return tailLines(string(data), lines)
+}
+
+// tailLines returns the last lines of text.
+func tailLines(text string, lines int) string {
+	parts := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(parts) > lines {
 		parts = parts[len(parts)-lines:]
 	}

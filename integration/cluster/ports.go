@@ -15,9 +15,10 @@ const (
 	portHigh = 32000
 )
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
-// They are all checked while held open, so none is returned twice.
-func freePorts(n int) ([]int, error) {
+// freePorts returns n distinct ports of the loopback address host that
+// were free a moment ago. They are all checked while held open, so none is
+// returned twice.
+func freePorts(host string, n int) ([]int, error) {
 	held := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range held {
@@ -27,10 +28,10 @@ func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for tries := 0; len(ports) < n; tries++ {
 		if tries > 50*n+100 {
-			return nil, fmt.Errorf("cluster: no %d free ports in 127.0.0.1:%d-%d", n, portLow, portHigh)
+			return nil, fmt.Errorf("cluster: no %d free ports in %s:%d-%d", n, host, portLow, portHigh)
 		}
 		p := portLow + rand.IntN(portHigh-portLow)
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err != nil {
 			continue
 		}

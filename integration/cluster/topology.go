@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +43,11 @@ func parseNodes(text string) ([]nodeLine, error) {
 		n := nodeLine{id: f[0]}
 		addr, _, _ := strings.Cut(f[1], ",")
 		addr, _, _ = strings.Cut(addr, "@")
-		if host, port, ok := strings.Cut(addr, ":"); ok && host != "" && port != "0" {
-			n.addr = addr
+		// An IPv6 host is not bracketed ("::1:7000"): the port follows the
+		// last colon. The address is kept in the form net.Dial accepts,
+		// the form of the harness's own node addresses.
+		if i := strings.LastIndexByte(addr, ':'); i > 0 && addr[i+1:] != "0" {
+			n.addr = net.JoinHostPort(addr[:i], addr[i+1:])
 		}
 		for _, flag := range strings.Split(f[2], ",") {
 			switch flag {

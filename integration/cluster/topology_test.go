@@ -82,3 +82,15 @@ func TestSignature(t *testing.T) {
 	// A live node missing from the view disagrees too.
 	assert.Contains(t, newTopology(lines[1:]).signature(live), "07c37dfeb235213a872192d90877d0cd55635b91 unknown")
 }
+
+// TestParseNodesIPv6 checks that a node announced on an IPv6 address,
+// which CLUSTER NODES writes without brackets, gets the address form the
+// harness dials and compares ("[::1]:30001").
+func TestParseNodesIPv6(t *testing.T) {
+	lines, err := parseNodes("e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca ::1:30001@31001 myself,master - 0 0 1 connected 0-16383\n" +
+		"07c37dfeb235213a872192d90877d0cd55635b91 2001:db8::7:30002@31002,host-2 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 0 1 connected\n")
+	require.NoError(t, err)
+	require.Len(t, lines, 2)
+	assert.Equal(t, "[::1]:30001", lines[0].addr)
+	assert.Equal(t, "[2001:db8::7]:30002", lines[1].addr)
+}
