@@ -2,7 +2,9 @@ package workload
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +23,17 @@ type Config struct {
 	// it (default 8s).
 	OpTimeout time.Duration
 	// Prefix goes inside every hash tag, so that workloads with different
-	// prefixes never share a key.
+	// prefixes never share a key. Against a cluster that keeps its data
+	// between runs, give each run its own (UniquePrefix): a run that meets
+	// the counters of an earlier one reports them as duplicated writes.
 	Prefix string
+	// TTL, when positive, expires every key the workload writes that long
+	// after its last write, so that a run that never reaches Cleanup
+	// leaves nothing behind for good. Default 0: keys do not expire.
+	TTL time.Duration
+	// Ops, when positive, stops each worker after that many operations,
+	// whether or not ctx has ended. Default 0: run until ctx ends.
+	Ops int
 	// CrossSlotMGet makes half the MGETs ask for keys of four slots, which
 	// a cluster client must split by slot (go-redis's ClusterClient refuses
 	// them with CROSSSLOT). Default false: every MGET is of one slot.
@@ -58,7 +69,8 @@ type Run struct {
 	wg      sync.WaitGroup
 }
 
-// Start runs the workload on c until ctx ends.
+// Start runs the workload on c until ctx ends (or each worker has done
+// cfg.Ops operations).
 func Start(ctx context.Context, c redis.UniversalClient, cfg Config) *Run {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
@@ -68,7 +80,7 @@ func Start(ctx context.Context, c redis.UniversalClient, cfg Config) *Run {
 	}
 	r := &Run{st: &stats{}, ledgers: make([]*ledger, cfg.Workers)}
 	for i := range r.ledgers {
-		r.ledgers[i] = newLedger()
+		r.ledgers[i] = newLedger(i)
 		w := &worker{id: i, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), c: c, l: r.ledgers[i], st: r.st, cfg: &cfg}
 		r.wg.Add(1)
 		go func() {
@@ -107,8 +119,45 @@ func (r *Run) Wait() Summary {
 	return s
 }
 
-// Verify reads back, through c, every key the workload wrote (call it after
-// Wait): see Verdict.
+// Verify reads back, through c, every key any of the workload's writes
+// touched, whatever it was told of them (call it after Wait): see Verdict.
 func (r *Run) Verify(ctx context.Context, c redis.UniversalClient) (Verdict, error) {
 	return verify(ctx, c, r.ledgers)
+}
+
+// Cleanup deletes, through c, every key any of the workload's writes
+// touched (call it after Wait, and after Verify), and returns how many
+// existed. It deletes nothing else: the workload's keys are all under its
+// Prefix.
+func (r *Run) Cleanup(ctx context.Context, c redis.UniversalClient) (int64, error) {
+	var deleted int64
+	for _, l := range r.ledgers {
+		keys := l.keys()
+		for len(keys) > 0 {
+			batch := keys[:min(readBatch, len(keys))]
+			keys = keys[len(batch):]
+			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range batch {
+					// One DEL per key: the keys of a batch span slots.
+					p.Del(ctx, k)
+				}
+				return nil
+			})
+			for _, cmd := range cmds {
+				if n, ok := cmd.(*redis.IntCmd); ok {
+					deleted += n.Val()
+				}
+			}
+			if err != nil {
+				return deleted, fmt.Errorf("deleting the workload's keys: %w", err)
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// UniquePrefix returns a Prefix no other run shares: name, the time and a
+// random number.
+func UniquePrefix(name string) string {
+	return name + "-" + strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(rand.Uint64()&0xffffffff, 36) + ":"
 }

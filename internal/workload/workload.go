@@ -1,13 +1,8 @@
-// Package workload is the mixed read/write load that the demo, the
-// integration tests and the benchmark run against a cluster, with a ledger
-// of what was acknowledged so that lost and duplicated writes can be found
-// afterwards.
 package workload
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -25,41 +20,6 @@ import (
 // tag are legal, and the tags spread over every shard. Few enough that the
 // slots the demo migrates see traffic all the time.
 const Tags = 512
-
-// ledger is what one worker knows it wrote: the last acknowledged value of
-// each of its keys, the values written in doubt since, and its counters'
-// acknowledged and in-doubt increments. Only its worker touches it until
-// the final check.
-type ledger struct {
-	acked   map[string]string
-	doubts  map[string][]string
-	incrs   map[string]int64
-	incrsIn map[string]int64
-}
-
-func newLedger() *ledger {
-	return &ledger{acked: map[string]string{}, doubts: map[string][]string{},
-		incrs: map[string]int64{}, incrsIn: map[string]int64{}}
-}
-
-func (l *ledger) set(key, val string, err error) {
-	switch {
-	case err == nil:
-		l.acked[key] = val
-		delete(l.doubts, key)
-	case classify.InDoubt(err):
-		l.doubts[key] = append(l.doubts[key], val)
-	}
-}
-
-func (l *ledger) incr(key string, err error) {
-	switch {
-	case err == nil:
-		l.incrs[key]++
-	case classify.InDoubt(err):
-		l.incrsIn[key]++
-	}
-}
 
 // stats are the workload's shared counters.
 type stats struct {
@@ -112,9 +72,10 @@ func (w *worker) ctrKey(tag int) string {
 	return TagKey(w.cfg.Prefix, tag) + ":c:" + strconv.Itoa(w.id)
 }
 
-func (w *worker) next() string {
+// next returns the seq and value of the worker's next write.
+func (w *worker) next() (int, string) {
 	w.seq++
-	return strconv.Itoa(w.id) + "-" + strconv.Itoa(w.seq)
+	return w.seq, value(w.id, w.seq)
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -124,7 +85,7 @@ func (w *worker) run(ctx context.Context) {
 		w.st.latencies = append(w.st.latencies, lat...)
 		w.st.mu.Unlock()
 	}()
-	for ctx.Err() == nil {
+	for n := 0; ctx.Err() == nil && (w.cfg.Ops <= 0 || n < w.cfg.Ops); n++ {
 		op := w.pick()
 		octx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
 		start := time.Now()
@@ -176,11 +137,13 @@ func (w *worker) pick() opKind {
 // about (the first, for several) and its error.
 func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 	tag := w.rng.IntN(Tags)
+	ttl := w.cfg.TTL
 	switch op {
 	case opSet:
-		k, v := w.strKey(tag), w.next()
-		err := w.c.Set(ctx, k, v, 0).Err()
-		w.l.set(k, v, err)
+		k := w.strKey(tag)
+		seq, v := w.next()
+		err := w.c.Set(ctx, k, v, ttl).Err()
+		w.l.set(k, seq, err)
 		return k, err
 	case opGet:
 		k := w.strKey(tag)
@@ -189,30 +152,46 @@ func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 		k := w.ctrKey(tag)
 		err := w.c.Incr(ctx, k).Err()
 		w.l.incr(k, err)
+		w.expire(ctx, k)
 		return k, err
 	case opPipeline:
 		keys := make([]string, 8)
-		vals := make([]string, 8)
+		seqs := make([]int, 8)
 		cmds, err := w.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range keys {
-				keys[i], vals[i] = w.strKey(w.rng.IntN(Tags)), w.next()
-				p.Set(ctx, keys[i], vals[i], 0)
+				var v string
+				keys[i] = w.strKey(w.rng.IntN(Tags))
+				seqs[i], v = w.next()
+				p.Set(ctx, keys[i], v, ttl)
 			}
 			return nil
 		})
-		for i, c := range cmds {
-			w.l.set(keys[i], vals[i], c.Err())
+		for i := range keys {
+			// A command the client never queued (it gave up first) counts
+			// as the pipeline's error.
+			cerr := err
+			if i < len(cmds) {
+				cerr = cmds[i].Err()
+			}
+			w.l.set(keys[i], seqs[i], cerr)
 		}
 		return keys[0], err
 	case opTx:
-		k, ck, v := w.strKey(tag), w.ctrKey(tag), w.next()
+		k, ck := w.strKey(tag), w.ctrKey(tag)
+		seq, v := w.next()
 		_, err := w.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, k, v, 0)
+			p.Set(ctx, k, v, ttl)
 			p.Incr(ctx, ck)
+			if ttl > 0 {
+				p.Expire(ctx, ck, ttl)
+			}
 			return nil
 		})
-		w.l.set(k, v, err)
+		w.l.set(k, seq, err)
 		w.l.incr(ck, err)
+		if err == nil && ttl > 0 {
+			w.l.expiring[ck] = true
+		}
 		return k, err
 	default:
 		if !w.cfg.CrossSlotMGet || w.rng.IntN(2) == 0 {
@@ -230,78 +209,15 @@ func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 	}
 }
 
-// Verdict is the final check of what the workload acknowledged.
-type Verdict struct {
-	Checked    int      `json:"checked"`
-	Lost       int      `json:"lost"`
-	Duplicated int      `json:"duplicated"`
-	Problems   []string `json:"problems,omitempty"`
-}
-
-// verify reads back every key the workers wrote: a string key must hold its
-// last acknowledged value (or a value written in doubt since); a counter
-// must hold its acknowledged increments plus at most its in-doubt ones —
-// fewer is a lost write, more a command that ran twice.
-func verify(ctx context.Context, c redis.UniversalClient, ledgers []*ledger) (Verdict, error) {
-	var v Verdict
-	note := func(format string, args ...any) {
-		if len(v.Problems) < 20 {
-			v.Problems = append(v.Problems, fmt.Sprintf(format, args...))
-		}
+// expire gives a counter the workload's TTL once: INCR cannot set one, and
+// a counter an INCR in doubt created must expire too.
+func (w *worker) expire(ctx context.Context, k string) {
+	if w.cfg.TTL <= 0 || w.l.expiring[k] {
+		return
 	}
-	for _, l := range ledgers {
-		keys := make([]string, 0, len(l.acked)+len(l.doubts))
-		for k := range l.acked {
-			keys = append(keys, k)
-		}
-		for k := range l.doubts {
-			if _, ok := l.acked[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			got, err := c.Get(ctx, k).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return v, fmt.Errorf("reading back %s: %w", k, err)
-			}
-			v.Checked++
-			want, acked := l.acked[k]
-			if acked && got == want {
-				continue
-			}
-			if contains(l.doubts[k], got) || (!acked && errors.Is(err, redis.Nil)) {
-				continue
-			}
-			v.Lost++
-			note("%s holds %q, last acknowledged %q (in doubt since: %v)", k, got, want, l.doubts[k])
-		}
-		for k, n := range l.incrs {
-			got, err := c.Get(ctx, k).Int64()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return v, fmt.Errorf("reading back %s: %w", k, err)
-			}
-			v.Checked++
-			switch maxN := n + l.incrsIn[k]; {
-			case got < n:
-				v.Lost++
-				note("%s = %d, but %d increments were acknowledged", k, got, n)
-			case got > maxN:
-				v.Duplicated++
-				note("%s = %d, more than %d acknowledged + %d in doubt: an increment ran twice", k, got, n, l.incrsIn[k])
-			}
-		}
+	if ok, err := w.c.Expire(ctx, k, w.cfg.TTL).Result(); err == nil && ok {
+		w.l.expiring[k] = true
 	}
-	return v, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Percentiles returns p50, p90, p99 and the maximum of lat, in milliseconds.
