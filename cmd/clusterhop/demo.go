@@ -166,7 +166,28 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.duration)
 	defer stop()
-	run := workload.Start(runCtx, cl, workload.Config{Workers: cfg.clients, Seed: cfg.seed, OpTimeout: cfg.opTimeout, CrossSlotMGet: true})
+	wcfg := workload.Config{Workers: cfg.clients, Seed: cfg.seed, OpTimeout: cfg.opTimeout, CrossSlotMGet: true}
+	if fake == nil {
+		// A real cluster keeps its data and may serve others: the run
+		// writes only keys of its own (a re-run never meets an earlier
+		// run's counters), they expire should the run never reach its
+		// clean-up, and it deletes them once checked.
+		wcfg.Prefix = workload.UniquePrefix("clusterhop-demo")
+		wcfg.TTL = cfg.duration + 10*time.Minute
+	}
+	run := workload.Start(runCtx, cl, wcfg)
+	if fake == nil {
+		defer func() {
+			cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+			defer ccancel()
+			n, err := run.Cleanup(cctx, cl)
+			if err != nil {
+				log.line("deleting the run's keys (prefix %q): %v; they expire within %s", wcfg.Prefix, err, wcfg.TTL)
+				return
+			}
+			log.line("deleted the run's %d keys (prefix %q)", n, wcfg.Prefix)
+		}()
+	}
 
 	var timeline []string
 	event := func(format string, a ...any) {

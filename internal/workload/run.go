@@ -125,11 +125,12 @@ func (r *Run) Verify(ctx context.Context, c redis.UniversalClient) (Verdict, err
 	return verify(ctx, c, r.ledgers)
 }
 
-// Cleanup deletes, through c, every key any of the workload's writes
-// touched (call it after Wait, and after Verify), and returns how many
-// existed. It deletes nothing else: the workload's keys are all under its
-// Prefix.
+// Cleanup waits for the workers to stop (once ctx has ended), deletes,
+// through c, every key any of the workload's writes touched, and returns
+// how many existed. Call it after Verify. It deletes nothing else: the
+// workload's keys are all under its Prefix.
 func (r *Run) Cleanup(ctx context.Context, c redis.UniversalClient) (int64, error) {
+	r.wg.Wait()
 	var deleted int64
 	for _, l := range r.ledgers {
 		keys := l.keys()
