@@ -17,45 +17,46 @@ import (
 )
 
 func TestHookOnOneNodeServesEverySlotRange(t *testing.T) {
-	c := shared.Get(t)
-	var k kinds
-	rdb := hooked(t, c.Primaries()[1], redirect.Options{Observer: k.observer()})
-	ctx := context.Background()
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		var k kinds
+		rdb := hooked(t, c.Primaries()[1], redirect.Options{Observer: k.observer()})
+		ctx := context.Background()
 
-	const n = 2000
-	for i := 0; i < n; i++ {
-		require.NoError(t, rdb.Set(ctx, "hook:"+strconv.Itoa(i), i, 0).Err())
-	}
-	cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		const n = 2000
 		for i := 0; i < n; i++ {
-			p.Get(ctx, "hook:"+strconv.Itoa(i))
+			require.NoError(t, rdb.Set(ctx, "hook:"+strconv.Itoa(i), i, 0).Err())
 		}
-		return nil
-	})
-	require.NoError(t, err)
-	for i, cmd := range cmds {
-		v, err := cmd.(*redis.StringCmd).Int()
+		cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := 0; i < n; i++ {
+				p.Get(ctx, "hook:"+strconv.Itoa(i))
+			}
+			return nil
+		})
 		require.NoError(t, err)
-		require.Equal(t, i, v)
-	}
-	owners := map[string]bool{}
-	for i := 0; i < n; i++ {
-		owners[c.Owner(slotmap.Slot("hook:"+strconv.Itoa(i)))] = true
-	}
-	assert.Len(t, owners, 3, "the keys span every primary")
-	assert.Positive(t, k.redirected(classify.KindMoved), "the node's MOVED replies were followed")
+		for i, cmd := range cmds {
+			v, err := cmd.(*redis.StringCmd).Int()
+			require.NoError(t, err)
+			require.Equal(t, i, v)
+		}
+		owners := map[string]bool{}
+		for i := 0; i < n; i++ {
+			owners[c.Owner(slotmap.Slot("hook:"+strconv.Itoa(i)))] = true
+		}
+		assert.Len(t, owners, 3, "the keys span every primary")
+		assert.Positive(t, k.redirected(classify.KindMoved), "the node's MOVED replies were followed")
 
-	// A transaction whose slot another node serves.
-	tag := tagOn(t, c, c.Primaries()[2], "hooktx")
-	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, tag+"a", "1", 0)
-		p.Incr(ctx, tag+"b")
-		return nil
+		// A transaction whose slot another node serves.
+		tag := tagOn(t, c, c.Primaries()[2], "hooktx")
+		_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, tag+"a", "1", 0)
+			p.Incr(ctx, tag+"b")
+			return nil
+		})
+		require.NoError(t, err)
+		v, err := rdb.Get(ctx, tag+"b").Int()
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
 	})
-	require.NoError(t, err)
-	v, err := rdb.Get(ctx, tag+"b").Int()
-	require.NoError(t, err)
-	assert.Equal(t, 1, v)
 }
 
 // migrateUnderLoad moves the slot of tag to another primary with the real
@@ -90,119 +91,124 @@ func migrateUnderLoad(t *testing.T, c *cluster.Cluster, tag string) {
 }
 
 func TestHookRidesOutLiveMigration(t *testing.T) {
-	c := shared.Get(t)
-	var k kinds
-	tag := tagOn(t, c, c.Primaries()[0], "hookmig")
-	rdb := hooked(t, c.Primaries()[0], redirect.Options{Observer: k.observer()})
-	load := startSlotLoad(rdb, tag, 8)
-	migrateUnderLoad(t, c, tag)
-	load.finish()
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		var k kinds
+		tag := tagOn(t, c, c.Primaries()[0], "hookmig")
+		rdb := hooked(t, c.Primaries()[0], redirect.Options{Observer: k.observer()})
+		load := startSlotLoad(rdb, tag, 8)
+		migrateUnderLoad(t, c, tag)
+		load.finish()
 
-	assert.Zero(t, load.errs.Load(), "errors reached the application: %v", load.sample)
-	assert.Positive(t, load.ops.Load())
-	assert.Positive(t, k.redirected(classify.KindAsk), "real ASK replies were followed")
-	assert.Positive(t, k.redirected(classify.KindMoved), "the slot's move was followed")
-	t.Logf("%d operations; ASK %d, MOVED %d, TRYAGAIN retries %d", load.ops.Load(),
-		k.redirected(classify.KindAsk), k.redirected(classify.KindMoved), k.retried(classify.KindTryAgain))
-	load.check(t, rdb, tag)
+		assert.Zero(t, load.errs.Load(), "errors reached the application: %v", load.sample)
+		assert.Positive(t, load.ops.Load())
+		assert.Positive(t, k.redirected(classify.KindAsk), "real ASK replies were followed")
+		assert.Positive(t, k.redirected(classify.KindMoved), "the slot's move was followed")
+		t.Logf("%d operations; ASK %d, MOVED %d, TRYAGAIN retries %d", load.ops.Load(),
+			k.redirected(classify.KindAsk), k.redirected(classify.KindMoved), k.retried(classify.KindTryAgain))
+		load.check(t, rdb, tag)
+	})
 }
 
 func TestClientRidesOutLiveMigration(t *testing.T) {
-	c := shared.Get(t)
-	var k kinds
-	tag := tagOn(t, c, c.Primaries()[1], "climig")
-	cl := newClient(t, c, redirect.Options{Observer: k.observer()})
-	load := startSlotLoad(cl, tag, 8)
-	migrateUnderLoad(t, c, tag)
-	load.finish()
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		var k kinds
+		tag := tagOn(t, c, c.Primaries()[1], "climig")
+		cl := newClient(t, c, redirect.Options{Observer: k.observer()})
+		load := startSlotLoad(cl, tag, 8)
+		migrateUnderLoad(t, c, tag)
+		load.finish()
 
-	assert.Zero(t, load.errs.Load(), "errors reached the application: %v", load.sample)
-	assert.Positive(t, k.redirected(classify.KindAsk), "real ASK replies were followed")
-	t.Logf("%d operations; ASK %d, MOVED %d, TRYAGAIN retries %d", load.ops.Load(),
-		k.redirected(classify.KindAsk), k.redirected(classify.KindMoved), k.retried(classify.KindTryAgain))
-	load.check(t, cl, tag)
+		assert.Zero(t, load.errs.Load(), "errors reached the application: %v", load.sample)
+		assert.Positive(t, k.redirected(classify.KindAsk), "real ASK replies were followed")
+		t.Logf("%d operations; ASK %d, MOVED %d, TRYAGAIN retries %d", load.ops.Load(),
+			k.redirected(classify.KindAsk), k.redirected(classify.KindMoved), k.retried(classify.KindTryAgain))
+		load.check(t, cl, tag)
+	})
 }
 
 func TestClientWatchUnderAsk(t *testing.T) {
-	c := shared.Get(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl := newClient(t, c, redirect.Options{})
-	tag := tagOn(t, c, c.Primaries()[2], "watchask")
-	key := tag + "k"
-	slot := slotmap.Slot(tag)
-	require.NoError(t, cl.Set(ctx, key, 10, 0).Err())
-	from := c.Owner(slot)
-	to := c.Primaries()[0]
-	require.NoError(t, c.BeginMigration(ctx, slot, to))
-	_, err := c.MigrateKeys(ctx, slot, 100) // the key now lives on the importing node
-	require.NoError(t, err)
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cl := newClient(t, c, redirect.Options{})
+		tag := tagOn(t, c, c.Primaries()[2], "watchask")
+		key := tag + "k"
+		slot := slotmap.Slot(tag)
+		require.NoError(t, cl.Set(ctx, key, 10, 0).Err())
+		from := c.Owner(slot)
+		to := c.Primaries()[0]
+		require.NoError(t, c.BeginMigration(ctx, slot, to))
+		_, err := c.MigrateKeys(ctx, slot, 100) // the key now lives on the importing node
+		require.NoError(t, err)
 
-	err = cl.Watch(ctx, func(tx *redis.Tx) error {
-		v, err := tx.Get(ctx, key).Int()
-		if err != nil {
+		err = cl.Watch(ctx, func(tx *redis.Tx) error {
+			v, err := tx.Get(ctx, key).Int()
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, v+1, 0)
+				return nil
+			})
 			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, v+1, 0)
-			return nil
-		})
-		return err
-	}, key)
-	require.NoError(t, err, "WATCH, GET and MULTI/EXEC reach the importing node with ASKING")
-	require.NoError(t, c.FinishMigration(ctx, slot))
-	v, err := cl.Get(ctx, key).Int()
-	require.NoError(t, err)
-	assert.Equal(t, 11, v)
-	assert.NotEqual(t, from, c.Owner(slot))
+		}, key)
+		require.NoError(t, err, "WATCH, GET and MULTI/EXEC reach the importing node with ASKING")
+		require.NoError(t, c.FinishMigration(ctx, slot))
+		v, err := cl.Get(ctx, key).Int()
+		require.NoError(t, err)
+		assert.Equal(t, 11, v)
+		assert.NotEqual(t, from, c.Owner(slot))
+	})
 }
 
 func TestClientShardedPubSub(t *testing.T) {
-	c := shared.Get(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl := newClient(t, c, redirect.Options{})
-	ps := cl.SSubscribe(ctx, "orders")
-	defer ps.Close()
-	_, err := ps.Receive(ctx) // the subscription is confirmed
-	require.NoError(t, err)
-	require.NoError(t, cl.SPublish(ctx, "orders", "hello").Err())
-	msg, err := ps.ReceiveMessage(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, "hello", msg.Payload)
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cl := newClient(t, c, redirect.Options{})
+		ps := cl.SSubscribe(ctx, "orders")
+		defer ps.Close()
+		_, err := ps.Receive(ctx) // the subscription is confirmed
+		require.NoError(t, err)
+		require.NoError(t, cl.SPublish(ctx, "orders", "hello").Err())
+		msg, err := ps.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "hello", msg.Payload)
 
-	sub := cl.Subscribe(ctx, "news")
-	defer sub.Close()
-	_, err = sub.Receive(ctx)
-	require.NoError(t, err)
-	require.NoError(t, cl.Publish(ctx, "news", "hi").Err())
-	m, err := sub.ReceiveMessage(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, "hi", m.Payload, "a PUBLISH reaches a subscriber on any node")
+		sub := cl.Subscribe(ctx, "news")
+		defer sub.Close()
+		_, err = sub.Receive(ctx)
+		require.NoError(t, err)
+		require.NoError(t, cl.Publish(ctx, "news", "hi").Err())
+		m, err := sub.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "hi", m.Payload, "a PUBLISH reaches a subscriber on any node")
+	})
 }
 
 func TestClientBroadcastAndSplit(t *testing.T) {
-	c := shared.Get(t)
-	ctx := context.Background()
-	cl := newClient(t, c, redirect.Options{})
-	keys := make([]string, 30)
-	pairs := make([]any, 0, 60)
-	for i := range keys {
-		keys[i] = "split:" + strconv.Itoa(i)
-		pairs = append(pairs, keys[i], i)
-	}
-	require.NoError(t, cl.MSet(ctx, pairs...).Err())
-	vals, err := cl.MGet(ctx, keys...).Result()
-	require.NoError(t, err)
-	for i, v := range vals {
-		assert.Equal(t, strconv.Itoa(i), v)
-	}
-	found, err := cl.Keys(ctx, "split:*").Result()
-	require.NoError(t, err)
-	assert.Len(t, found, len(keys), "KEYS asks every primary")
-	n, err := cl.Del(ctx, keys...).Result()
-	require.NoError(t, err)
-	assert.Equal(t, int64(len(keys)), n)
+	shared.Each(t, func(t *testing.T, c *cluster.Cluster) {
+		ctx := context.Background()
+		cl := newClient(t, c, redirect.Options{})
+		keys := make([]string, 30)
+		pairs := make([]any, 0, 60)
+		for i := range keys {
+			keys[i] = "split:" + strconv.Itoa(i)
+			pairs = append(pairs, keys[i], i)
+		}
+		require.NoError(t, cl.MSet(ctx, pairs...).Err())
+		vals, err := cl.MGet(ctx, keys...).Result()
+		require.NoError(t, err)
+		for i, v := range vals {
+			assert.Equal(t, strconv.Itoa(i), v)
+		}
+		found, err := cl.Keys(ctx, "split:*").Result()
+		require.NoError(t, err)
+		assert.Len(t, found, len(keys), "KEYS asks every primary")
+		n, err := cl.Del(ctx, keys...).Result()
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(keys)), n)
+	})
 }
 
 // A sharded subscription follows its slot: after the slot migrates to
