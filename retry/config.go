@@ -19,6 +19,11 @@ import (
 
 // ParseURL reads a Policy from the query parameters of rawURL (for example
 // "redis://10.0.0.1:6379?max_redirects=8&min_backoff=50ms"); see FromQuery.
+// Only the policy is read: scheme, user, host and path are not looked at,
+// and every parameter must be one of Params, so a connection string that
+// also carries go-redis's parameters (dial_timeout, pool_size, addr, ...)
+// is refused here. redirect.ParseURL reads such a string whole, seeds and
+// node settings included, and hands the policy's parameters to FromQuery.
 func ParseURL(rawURL string) (Policy, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
