@@ -163,17 +163,10 @@ func (r router) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipe
 	}
 }
 
-// noNext stands for the next hook the router never has: every target it
-// builds names a node, so it is never called.
-func noNext(_ context.Context, cmd redis.Cmder) error {
-	cmd.SetErr(errFrontDial)
-	return errFrontDial
-}
-
-func noNextPipeline(_ context.Context, cmds []redis.Cmder) error {
-	setErr(cmds, errFrontDial)
-	return errFrontDial
-}
+// errNoNext is what an attempt through a hook's next gets where there is
+// none: the Client's router builds only targets that name a node, so it
+// means a bug, reported rather than a panic.
+var errNoNext = errors.New("redirect: internal error: an attempt through a hook chain the client does not have")
 
 // ready loads the topology if it has never been loaded.
 func (c *Client) ready(ctx context.Context) error {
@@ -214,7 +207,7 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
-	return c.e.process(ctx, cmd, t, noNext)
+	return c.e.process(ctx, cmd, t, via{})
 }
 
 // learn asks a primary, once per command name, where the keys of a command
@@ -297,7 +290,7 @@ func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error 
 	if len(groups) == 0 {
 		return refused[0].Err()
 	}
-	return c.e.processPipeline(ctx, cmds, groups, noNextPipeline)
+	return c.e.processPipeline(ctx, cmds, groups, via{})
 }
 
 // processTx sends a transaction to the node serving its one slot.
@@ -326,7 +319,7 @@ func (c *Client) processTx(ctx context.Context, cmds []redis.Cmder) error {
 		setErr(cmds, err)
 		return err
 	}
-	return c.e.processTx(ctx, cmds, t, noNextPipeline, true)
+	return c.e.processTx(ctx, cmds, t, via{}, false)
 }
 
 // randomPrimary returns the address of a random primary.

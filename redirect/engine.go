@@ -2,10 +2,8 @@ package redirect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -55,12 +53,19 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	// Every address the engine compares is in one form: the one net.Dial
+	// accepts, as classify.CanonicalAddr writes it.
+	seeds := make([]string, len(opts.Seeds))
+	for i, s := range opts.Seeds {
+		seeds[i] = canonical(s)
+	}
+	opts.Seeds = seeds
 	e := &engine{
 		opts:    opts,
 		policy:  opts.Policy,
 		budget:  retry.NewBudget(opts.Policy.Budget),
 		breaker: retry.NewBreaker(opts.Policy.Breaker),
-		nodes:   newNodeSet(opts.Template, opts.AddrMap, readOnly),
+		nodes:   newNodeSet(opts.Template, opts.AddrMap, readOnly, opts.OnNewNode),
 		table:   slotmap.NewTable(),
 		now:     time.Now,
 		rand:    rand.Float64,
@@ -88,6 +93,7 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 		return nil, fmt.Errorf("redirect: %w", err)
 	}
 	e.slots = m
+	e.nodes.known = e.knows
 	return e, nil
 }
 
@@ -126,37 +132,6 @@ func (e *engine) addrOf(t target) string {
 	return t.addr
 }
 
-// send makes one attempt of cmd at t.
-func (e *engine) send(ctx context.Context, t target, cmd redis.Cmder, next redis.ProcessHook) error {
-	if t.addr == "" {
-		return next(ctx, cmd)
-	}
-	if err := e.allow(t.addr); err != nil {
-		cmd.SetErr(err)
-		return err
-	}
-	n, err := e.nodes.get(t.addr)
-	if err != nil {
-		cmd.SetErr(err)
-		return err
-	}
-	if !t.asking {
-		return n.client.Process(ctx, cmd)
-	}
-	// ASKING and the command in one round trip, on one connection: the
-	// ASKING flag lasts for the next command only.
-	pipe := n.client.Pipeline()
-	asking := redis.NewStatusCmd(ctx, "asking")
-	_ = pipe.Process(ctx, asking)
-	_ = pipe.Process(ctx, cmd)
-	_, _ = pipe.Exec(ctx)
-	if err := asking.Err(); err != nil {
-		cmd.SetErr(err)
-		return err
-	}
-	return cmd.Err()
-}
-
 // allow asks the breaker whether addr may be sent a command now, reading
 // the clock only when some node has failures on record.
 func (e *engine) allow(addr string) error {
@@ -166,18 +141,22 @@ func (e *engine) allow(addr string) error {
 	return e.breaker.Allow(addr, e.now())
 }
 
-// process runs cmd from its first target until it succeeds or the policy
-// gives up, and returns the error the caller must see (typed), or nil.
-func (e *engine) process(ctx context.Context, cmd redis.Cmder, t target, next redis.ProcessHook) error {
-	err := e.send(ctx, t, cmd, next)
-	if err == nil {
+// process delivers one command from its first target t: the first
+// attempt costs no retry bookkeeping; a failure goes to the attempt step.
+func (e *engine) process(ctx context.Context, cmd redis.Cmder, t target, v via) error {
+	err := e.sendOne(ctx, t, cmd, v)
+	if err == nil || isGoRedisAnswer(err) {
 		e.succeeded(t)
-		return nil
-	}
-	if err == redis.Nil { //nolint:errorlint // go-redis returns redis.Nil itself, never wrapped
 		return err
 	}
-	return e.recover(ctx, cmd, t, err, next)
+	j := job{name: cmd.Name(), args: cmd.Args(), at: t}
+	send := func(t target) error { return e.sendOne(ctx, t, cmd, v) }
+	reroute := func(prev target) target { return e.reroute(cmd, prev) }
+	d := e.decide(ctx, &j, err)
+	if err = e.resume(ctx, &j, d, err, send, reroute); err != nil {
+		cmd.SetErr(err)
+	}
+	return err
 }
 
 // succeeded refunds the retry budget and closes the node's breaker.
@@ -197,58 +176,6 @@ func (e *engine) succeeded(t target) {
 	}
 }
 
-// recover is the slow path of process: the first attempt failed.
-func (e *engine) recover(ctx context.Context, cmd redis.Cmder, t target, err error, next redis.ProcessHook) error {
-	st := e.newState(ctx, cmd, t)
-	ran := false // an attempt failed in doubt: the command may have run
-	for {
-		err = classify.Classify(err)
-		if errors.Is(err, redis.Nil) {
-			return err
-		}
-		ran = ran || classify.InDoubt(err)
-		e.failed(t, err)
-		d := e.policy.Next(&st, err, e.now(), e.rand)
-		if d.Reconnect {
-			e.nodes.reconnect(st.Addr)
-		}
-		switch d.Action {
-		case retry.ActionRedirect:
-			nt, rerr := e.redirectTarget(ctx, cmd.Name(), st.Addr, d, err)
-			if rerr != nil {
-				return e.giveUp(cmd, st.Addr, rerr)
-			}
-			t = nt
-		case retry.ActionRetry:
-			if e.obs != nil && e.obs.Retry != nil {
-				e.obs.Retry(RetryEvent{Kind: classify.KindOf(err), Command: cmd.Name(), Addr: st.Addr,
-					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
-			}
-			prev := t
-			if werr := e.wait(ctx, d, err, ran, func() bool { return e.reroute(cmd, prev) != prev }); werr != nil {
-				return e.giveUp(cmd, st.Addr, werr)
-			}
-			t = e.reroute(cmd, t)
-		default:
-			return e.giveUp(cmd, st.Addr, d.Err)
-		}
-		st.Addr = e.addrOf(t)
-		if err = e.send(ctx, t, cmd, next); err == nil {
-			e.succeeded(t)
-			return nil
-		}
-	}
-}
-
-// newState starts the retry state of a command whose first attempt at t failed.
-func (e *engine) newState(ctx context.Context, cmd redis.Cmder, t target) retry.State {
-	st := retry.State{Start: e.now(), Addr: e.addrOf(t), Args: cmd.Args(), Budget: e.budget}
-	if dl, ok := ctx.Deadline(); ok {
-		st.Deadline = dl
-	}
-	return st
-}
-
 // failed feeds a failure to the node's breaker, which counts only the
 // connection-level ones: a node that replies is up.
 func (e *engine) failed(t target, err error) {
@@ -265,49 +192,6 @@ func (e *engine) failed(t target, err error) {
 	if after := e.breaker.State(t.addr, now); after != before && after == retry.BreakerOpen {
 		e.obs.Breaker(BreakerEvent{Addr: t.addr, Open: true})
 	}
-}
-
-func (e *engine) giveUp(cmd redis.Cmder, addr string, err error) error {
-	if e.obs != nil && e.obs.GiveUp != nil && !isAnswer(err) {
-		e.obs.GiveUp(GiveUpEvent{Kind: classify.KindOf(err), Command: cmd.Name(), Addr: addr, Err: err})
-	}
-	cmd.SetErr(err)
-	return err
-}
-
-// redirectTarget turns a redirect decision into the next target: it fills
-// an empty host, checks the address may be dialled, and patches the slot
-// map on MOVED. (An unknown endpoint, "?", is no redirect: the policy
-// retries it after a refresh.)
-func (e *engine) redirectTarget(ctx context.Context, name, from string, d retry.Decision, err error) (target, error) {
-	addr := d.Addr
-	var moved *classify.MovedError
-	isMoved := errors.As(err, &moved)
-	if addr[0] == ':' {
-		// "MOVED 3999 :6380": the host of the node that replied.
-		host, _, serr := net.SplitHostPort(from)
-		if serr != nil {
-			return target{}, fmt.Errorf("%w: empty host, and the replying node %q has no host: %w", err, from, serr)
-		}
-		addr = net.JoinHostPort(host, addr[1:])
-	}
-	if !e.allowed(ctx, addr) {
-		return target{}, fmt.Errorf("%w: %q: %w", ErrAddrNotAllowed, addr, err)
-	}
-	if isMoved {
-		e.slots.Patch(moved.Slot, addr)
-		e.slots.RequestRefresh(slotmap.ReasonMoved)
-		if e.onChange != nil {
-			e.onChange()
-		}
-	}
-	if e.obs != nil && e.obs.Redirect != nil {
-		e.obs.Redirect(RedirectEvent{Kind: classify.KindOf(err), Command: name, Slot: redirectSlot(err), From: from, To: addr})
-	}
-	if d.Asking {
-		return target{addr: addr, asking: true}, nil
-	}
-	return e.targetOf(addr), nil
 }
 
 // allowed applies Options.AllowAddr, or the default rule: known to the
@@ -375,62 +259,13 @@ func (e *engine) reroute(cmd redis.Cmder, prev target) target {
 	return target{addr: prev.addr}
 }
 
-// redirectSlot returns the slot a MOVED or ASK names, or -1.
-func redirectSlot(err error) int {
-	var m *classify.MovedError
-	if errors.As(err, &m) {
-		return m.Slot
+// canonical returns addr in the form the project compares
+// (classify.CanonicalAddr), or addr itself when it is not host:port.
+func canonical(addr string) string {
+	if c, ok := classify.CanonicalAddr(addr); ok {
+		return c
 	}
-	var a *classify.AskError
-	if errors.As(err, &a) {
-		return a.Slot
-	}
-	return -1
-}
-
-// refreshReason names why a retry asks for a topology refresh.
-func refreshReason(err error) slotmap.Reason {
-	switch classify.KindOf(err) {
-	case classify.KindConnection, classify.KindTimeout, classify.KindBreakerOpen:
-		return slotmap.ReasonConnError
-	case classify.KindSlotNotCovered, classify.KindClusterDown:
-		return slotmap.ReasonUncovered
-	case classify.KindAsk:
-		return slotmap.ReasonAsk
-	}
-	return slotmap.ReasonMoved
-}
-
-// wait carries out a retry decision's pause: a topology refresh first when
-// the decision says the topology may have changed (a dead primary, an
-// uncovered slot, a node turned replica), so that the retry goes where the
-// slot is now rather than spending the retry budget on a node that is gone;
-// then the delay. The refresh is shared with every command that asked for
-// one and rate limited, so a failover costs the cluster one fetch per
-// interval however many commands fail. It returns the error to give up
-// with if ctx ends first.
-//
-// The context's error is marked not sent (nothing was in flight while
-// waiting) unless mayHaveRun says an earlier attempt may have run.
-//
-// When the refresh shows the command's slot served elsewhere (moved says so),
-// the delay is skipped: the failover or resharding that caused the failure
-// is over for this slot, and waiting longer only delays the command.
-func (e *engine) wait(ctx context.Context, d retry.Decision, last error, mayHaveRun bool, moved func() bool) error {
-	if d.Refresh {
-		_ = e.slots.Refresh(ctx, refreshReason(last))
-		if moved != nil && moved() {
-			return nil
-		}
-	}
-	if err := e.sleep(ctx, d.Delay); err != nil {
-		cerr := classify.Classify(err)
-		if !mayHaveRun {
-			cerr = classify.NotSent(err)
-		}
-		return fmt.Errorf("%w (while waiting to retry after: %w)", cerr, last)
-	}
-	return nil
+	return addr
 }
 
 // sleepCtx waits d, or until ctx ends.

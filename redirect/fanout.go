@@ -65,7 +65,7 @@ func (c *Client) split(ctx context.Context, cmd redis.Cmder) error {
 		groups[t] = append(groups[t], p.cmd)
 		parts = append(parts, p.cmd)
 	}
-	if err := c.e.processPipeline(ctx, parts, groups, noNextPipeline); err != nil && !isAnswer(err) {
+	if err := c.e.processPipeline(ctx, parts, groups, via{}); err != nil && !isAnswer(err) {
 		cmd.SetErr(err)
 		return err
 	}
@@ -150,7 +150,7 @@ func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
 				cmd.SetErr(err)
 				return err
 			}
-			return c.e.process(ctx, cmd, t, noNext)
+			return c.e.process(ctx, cmd, t, via{})
 		}
 		t := target{addr: sh.Primary.Addr}
 		groups[t] = append(groups[t], p)
@@ -161,7 +161,7 @@ func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
-	if err := c.e.processPipeline(ctx, parts, groups, noNextPipeline); err != nil {
+	if err := c.e.processPipeline(ctx, parts, groups, via{}); err != nil {
 		cmd.SetErr(err)
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -20,14 +19,8 @@ import (
 // Attach is the safe way to add it. One Hook serves one client (and the Tx
 // and Conn values that client makes).
 type Hook struct {
-	e *engine
-
-	// watches counts the WATCHes open through this hook. A transaction
-	// under WATCH must not be re-sent on another connection (its
-	// check-and-set would be lost), and a hook cannot tell which connection
-	// a transaction runs on; so transactions are re-sent only while no
-	// WATCH is open.
-	watches atomic.Int64
+	e     *engine
+	conns connStates // what each chain's connection has open (WATCH, MULTI)
 }
 
 var _ redis.Hook = (*Hook)(nil)
@@ -62,7 +55,7 @@ func Attach(c *redis.Client, opts Options) (*Hook, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := o.Addr
+	addr := canonical(o.Addr)
 	h.e.hooked.Store(&addr)
 	c.AddHook(h)
 	return h, nil
@@ -76,38 +69,34 @@ func (h *Hook) Close() error { return h.e.close() }
 func (h *Hook) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if h.e.hooked.Load() == nil {
-			a := addr
+			a := canonical(addr)
 			h.e.hooked.CompareAndSwap(nil, &a)
 		}
 		return next(ctx, network, addr)
 	}
 }
 
-// ProcessHook runs one command through the redirect engine.
+// ProcessHook runs one command through the redirect engine. go-redis
+// builds a hook chain for the client and one for each Tx and Conn it
+// makes, each with its own connection; the state of that connection
+// (an open WATCH or MULTI) is kept with the chain.
 func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	cs := h.conns.begin()
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if connState(cmd.Name()) {
-			return h.processConnState(ctx, cmd, next)
+		if connState(cmd.Name()) || cs.inMulti() {
+			return h.processConnState(ctx, cmd, next, cs)
 		}
-		return h.e.process(ctx, cmd, h.e.preroute(cmd), next)
+		return h.e.process(ctx, cmd, h.e.preroute(cmd), via{process: next})
 	}
 }
 
-// processConnState runs a command that changes the state of its connection
-// (WATCH, MULTI, SELECT, ...): it must run on the connection the caller
-// chose, so it is neither redirected nor retried, only classified.
-func (h *Hook) processConnState(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+// processConnState runs a command that belongs to its connection (WATCH,
+// MULTI, SELECT, a command queued inside MULTI, ...): it must run on the
+// connection the caller chose, so it is neither redirected nor retried,
+// only classified, and the connection's state follows it.
+func (h *Hook) processConnState(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, cs *connStateOf) error {
 	err := next(ctx, cmd)
-	switch cmd.Name() {
-	case "watch":
-		if err == nil {
-			h.watches.Add(1)
-		}
-	case "unwatch":
-		if h.watches.Add(-1) < 0 {
-			h.watches.Store(0)
-		}
-	}
+	cs.after(cmd.Name(), err)
 	if err == nil || isGoRedisAnswer(err) {
 		return err
 	}
@@ -116,22 +105,32 @@ func (h *Hook) processConnState(ctx context.Context, cmd redis.Cmder, next redis
 
 // ProcessPipelineHook runs pipelines and transactions through the engine.
 func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	cs := h.conns.join()
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if len(cmds) == 0 {
 			return next(ctx, cmds)
 		}
-		if hasConnState(cmds) {
+		if hasConnState(cmds) || cs.inMulti() {
 			// Connection set-up (go-redis pipelines HELLO, AUTH, CLIENT
 			// SETINFO on a new connection) and stateful pipelines run as
 			// sent, on the caller's connection.
-			return next(ctx, cmds)
+			err := next(ctx, cmds)
+			for _, c := range cmds {
+				cs.after(c.Name(), c.Err())
+			}
+			return err
 		}
 		if isTx(cmds) {
-			// A transaction runs where its client sent it; it may sit on a
-			// WATCHed connection, so it is not routed ahead.
-			return h.e.processTx(ctx, cmds, target{}, next, h.watches.Load() == 0)
+			// A transaction runs where its client sent it, on a connection
+			// that may hold a WATCH: it is not routed ahead, and re-sent
+			// only when its connection is known to hold none. EXEC ends the
+			// WATCH whatever happens.
+			pinned := cs.watching()
+			err := h.e.processTx(ctx, cmds, target{}, via{pipeline: next}, pinned)
+			cs.after("exec", err)
+			return err
 		}
-		return h.e.processPipeline(ctx, cmds, h.e.group(cmds), next)
+		return h.e.processPipeline(ctx, cmds, h.e.group(cmds), via{pipeline: next})
 	}
 }
 

@@ -17,10 +17,20 @@ import (
 // finish instead of failing with "client is closed".
 const retireDelay = 5 * time.Second
 
+// transientIdle is how long the client of a node outside the topology (an
+// ASK target the topology never listed, a REDIRECT target of a standalone
+// server) may sit unused before it is closed.
+const transientIdle = 30 * time.Second
+
 // node is one cluster node's go-redis client.
 type node struct {
 	addr   string // as the cluster names it (before AddrMap)
 	client *redis.Client
+
+	// transient: the node was outside the topology when its client was
+	// made; used (unix nanoseconds of the last get) tells when it idles.
+	transient atomic.Bool
+	used      atomic.Int64
 }
 
 // retired is a client closed after retireDelay, or at nodeSet.close.
@@ -33,9 +43,16 @@ type retired struct {
 // nodeSet holds one client per node address, created on first use. Reads
 // are lock-free: the map is replaced, never mutated, once published.
 type nodeSet struct {
-	template *redis.Options
-	addrMap  func(string) string
-	readOnly bool // send READONLY on every new connection (replica reads)
+	template  *redis.Options
+	addrMap   func(string) string
+	readOnly  bool                // send READONLY on every new connection (replica reads)
+	onNewNode func(*redis.Client) // Options.OnNewNode, or nil
+
+	// known reports whether an address belongs to the cluster as known
+	// (topology, seeds, the hooked client); nil: every address does. Set
+	// before first use.
+	known func(addr string) bool
+	idle  time.Duration // how long a transient node may idle (transientIdle)
 
 	view atomic.Pointer[map[string]*node] // the published map
 
@@ -44,8 +61,8 @@ type nodeSet struct {
 	closed  bool
 }
 
-func newNodeSet(template *redis.Options, addrMap func(string) string, readOnly bool) *nodeSet {
-	s := &nodeSet{template: template, addrMap: addrMap, readOnly: readOnly}
+func newNodeSet(template *redis.Options, addrMap func(string) string, readOnly bool, onNewNode func(*redis.Client)) *nodeSet {
+	s := &nodeSet{template: template, addrMap: addrMap, readOnly: readOnly, onNewNode: onNewNode, idle: transientIdle}
 	s.view.Store(&map[string]*node{})
 	return s
 }
@@ -53,6 +70,9 @@ func newNodeSet(template *redis.Options, addrMap func(string) string, readOnly b
 // get returns the client of addr, creating it on first use.
 func (s *nodeSet) get(addr string) (*node, error) {
 	if n, ok := (*s.view.Load())[addr]; ok {
+		if n.transient.Load() {
+			n.used.Store(time.Now().UnixNano())
+		}
 		return n, nil
 	}
 	s.mu.Lock()
@@ -65,10 +85,45 @@ func (s *nodeSet) get(addr string) (*node, error) {
 		return n, nil
 	}
 	n := &node{addr: addr, client: redis.NewClient(s.options(addr))}
+	if s.onNewNode != nil {
+		s.onNewNode(n.client)
+	}
+	if s.known != nil && !s.known(addr) {
+		n.transient.Store(true)
+		n.used.Store(time.Now().UnixNano())
+		s.retireIdle(n)
+	}
 	next := maps.Clone(cur)
 	next[addr] = n
 	s.view.Store(&next)
 	return n, nil
+}
+
+// retireIdle retires the transient node n once it has been unused for
+// s.idle, unless it has joined the cluster as known by then.
+func (s *nodeSet) retireIdle(n *node) {
+	var check func()
+	check = func() {
+		idle := time.Since(time.Unix(0, n.used.Load()))
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || (*s.view.Load())[n.addr] != n {
+			return
+		}
+		if s.known(n.addr) {
+			n.transient.Store(false)
+			return
+		}
+		if idle < s.idle {
+			time.AfterFunc(s.idle-idle, check)
+			return
+		}
+		next := maps.Clone(*s.view.Load())
+		delete(next, n.addr)
+		s.view.Store(&next)
+		s.retireLocked(n.client)
+	}
+	time.AfterFunc(s.idle, check)
 }
 
 // options derives a node's client options from the template.
@@ -85,6 +140,10 @@ func (s *nodeSet) options(addr string) *redis.Options {
 	// Retrying is the engine's job: go-redis would re-send a command whose
 	// reply timed out, and that command may have run.
 	o.MaxRetries = -1
+	// The caller's context bounds every wait of a command, reads and
+	// writes included, as the package documents: without this, go-redis
+	// waits for ReadTimeout whatever the context's deadline.
+	o.ContextTimeoutEnabled = true
 	dialOnce(&o)
 	if o.TLSConfig != nil && o.TLSConfig.ServerName == "" {
 		// Each node presents its own certificate: verify the name the node

@@ -12,7 +12,7 @@ import (
 
 func TestNodeOptionsFromTemplate(t *testing.T) {
 	tmpl := &redis.Options{Password: "pw", MaxRetries: 5, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
-	s := newNodeSet(tmpl, func(a string) string { return "nat-" + a }, true)
+	s := newNodeSet(tmpl, func(a string) string { return "nat-" + a }, true, nil)
 	o := s.options("node1.example:7000")
 	assert.Equal(t, "nat-node1.example:7000", o.Addr, "AddrMap rewrites the dial address")
 	assert.Equal(t, -1, o.MaxRetries, "go-redis never re-sends for the engine")
@@ -24,11 +24,11 @@ func TestNodeOptionsFromTemplate(t *testing.T) {
 
 	tmpl.TLSConfig.ServerName = "cluster.example"
 	assert.Equal(t, "cluster.example", s.options("a:1").TLSConfig.ServerName, "an explicit name is kept")
-	assert.Nil(t, newNodeSet(nil, nil, false).options("a:1").OnConnect)
+	assert.Nil(t, newNodeSet(nil, nil, false, nil).options("a:1").OnConnect)
 }
 
 func TestNodeSetRetainReconnectClose(t *testing.T) {
-	s := newNodeSet(nil, nil, false)
+	s := newNodeSet(nil, nil, false, nil)
 	a, err := s.get("127.0.0.1:1")
 	require.NoError(t, err)
 	b, err := s.get("127.0.0.1:2")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clusterhop/clusterhop/classify"
 	"github.com/clusterhop/clusterhop/retry"
 )
 
@@ -72,6 +73,13 @@ type Options struct {
 	// Observer hears every redirect, retry, refresh and give-up. Nil costs
 	// nothing.
 	Observer Observer
+
+	// OnNewNode, when set, is called with each per-node client the Client
+	// or Hook makes, before its first command, as go-redis's
+	// ClusterClient.OnNewNode: add hooks there (redisotel's tracing and
+	// metrics, a logger) to see every command and every dial as it goes to
+	// a node. Nil: nothing is called.
+	OnNewNode func(*redis.Client)
 }
 
 // Validate reports the first option that cannot work, naming it.
@@ -98,5 +106,13 @@ func (o *Options) Validate() error {
 // does not know even after a refresh.
 var ErrAddrNotAllowed = errors.New("redirect: redirection target not allowed")
 
-// ErrClosed is returned by a Hook or Client used after Close.
-var ErrClosed = errors.New("redirect: closed")
+// ErrClosed is returned by a Hook or Client used after Close. It is
+// classify.ErrClosed, the project's one "closed".
+var ErrClosed = classify.ErrClosed
+
+// ErrWatched is the reason (errors.Is) a transaction that may run under a
+// WATCH on its connection was given up instead of re-sent after a
+// redirection or a refusal: re-sending it elsewhere would drop its
+// check-and-set. It did not run; the caller's WATCH loop runs it again.
+// The *retry.GiveUpError carrying it also wraps the MOVED, ASK or refusal.
+var ErrWatched = errors.New("redirect: transaction not re-sent, a WATCH may be open on its connection")

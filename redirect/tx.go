@@ -3,7 +3,6 @@ package redirect
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,89 +17,51 @@ func isTx(cmds []redis.Cmder) bool {
 	return n >= 2 && cmds[0].Name() == "multi" && cmds[n-1].Name() == "exec"
 }
 
-// processTx runs a transaction as a unit on one node. A real server answers
-// a redirected queued command with MOVED or ASK and then fails EXEC with
-// EXECABORT, and go-redis keeps only the EXECABORT; so on EXECABORT the
-// engine asks the node why (probeTx, which executes nothing) and follows the
-// answer. resend says whether the transaction may be re-sent at all: not
-// when it may run under a WATCH that re-sending would drop.
-func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, next redis.ProcessPipelineHook, resend bool) error {
-	err := e.sendTx(ctx, t, cmds, next)
-	if err == nil {
-		e.succeeded(t)
-		return nil
-	}
+// processTx runs a transaction as a unit on one node, through the attempt
+// step like any command. A real server answers a redirected queued command
+// with MOVED or ASK and then fails EXEC with EXECABORT, and go-redis keeps
+// only the EXECABORT; so each attempt that ends in EXECABORT asks the node
+// why (probeTx, which executes nothing) and the step decides on the
+// answer. pinned says the transaction may run under a WATCH on its
+// connection: it is then never re-sent, only explained.
+func (e *engine) processTx(ctx context.Context, cmds []redis.Cmder, t target, v via, pinned bool) error {
 	inner := cmds[1 : len(cmds)-1]
-	st := e.newState(ctx, cmds[len(cmds)-1], t)
-	st.Args = nil // the transaction is idempotent only if every queued command is
-	ran := false  // an attempt failed in doubt: the transaction may have run
-	for {
-		if isGoRedisAnswer(err) {
-			return err
-		}
-		err = classify.Classify(err)
-		cause := err
-		if classify.KindOf(err) == classify.KindExecAbort {
-			if why := e.probeTx(ctx, t, inner); why != nil {
-				cause = why
-			}
-		}
-		e.failed(t, cause)
-		if classify.InDoubt(cause) {
-			ran = true
-			st.Idempotent = allIdempotent(inner)
-		}
-		if !resend && cause != err {
-			// The transaction did not run; say why, and learn where the
-			// slot went, but leave the re-run to the caller's WATCH loop.
-			if m := new(classify.MovedError); errors.As(cause, &m) {
-				e.slots.Patch(m.Slot, m.Addr)
-				e.slots.RequestRefresh(refreshReason(cause))
-			}
-			return e.txGiveUp(cmds, st.Addr, fmt.Errorf("%w (the transaction did not run: %w; not re-sent because a WATCH may be open)", err, cause))
-		}
-		d := e.policy.Next(&st, cause, e.now(), e.rand)
-		if d.Reconnect {
-			e.nodes.reconnect(st.Addr)
-		}
-		switch d.Action {
-		case retry.ActionRedirect:
-			nt, rerr := e.redirectTarget(ctx, "exec", st.Addr, d, cause)
-			if rerr != nil {
-				return e.txGiveUp(cmds, st.Addr, rerr)
-			}
-			t = nt
-		case retry.ActionRetry:
-			if e.obs != nil && e.obs.Retry != nil {
-				e.obs.Retry(RetryEvent{Kind: classify.KindOf(cause), Command: "exec", Addr: st.Addr,
-					Attempt: st.Retries, Delay: d.Delay, Refresh: d.Refresh})
-			}
-			prev := t
-			if werr := e.wait(ctx, d, cause, ran, func() bool { return e.rerouteTx(inner, prev) != prev }); werr != nil {
-				return e.txGiveUp(cmds, st.Addr, werr)
-			}
-			t = e.rerouteTx(inner, t)
-		default:
-			return e.txGiveUp(cmds, st.Addr, d.Err)
-		}
-		st.Addr = e.addrOf(t)
-		if err = e.sendTx(ctx, t, cmds, next); err == nil {
-			e.succeeded(t)
-			return nil
-		}
+	j := job{name: "exec", tx: inner, pinned: pinned, at: t}
+	send := func(t target) error { return e.sendTx(ctx, t, cmds, v) }
+	reroute := func(prev target) target { return e.rerouteTx(inner, prev) }
+	err := e.run(ctx, &j, send, reroute)
+	if err != nil && !isGoRedisAnswer(err) {
+		setErr(cmds, err)
 	}
+	return err
 }
 
 // sendTx makes one attempt of the transaction cmds (MULTI ... EXEC) at t.
-func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+// An EXECABORT comes back explained by probeTx when the probe can tell why.
+func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, v via) error {
+	for _, c := range cmds {
+		c.SetErr(nil)
+	}
+	err := e.execTx(ctx, t, cmds, v)
+	if classify.KindOf(err) == classify.KindExecAbort {
+		if cause := e.probeTx(ctx, t, cmds[1:len(cmds)-1]); cause != nil {
+			err = &abortError{abort: classify.Classify(err), cause: cause}
+			setErr(cmds, err)
+		}
+	}
+	return err
+}
+
+// execTx sends the transaction once.
+func (e *engine) execTx(ctx context.Context, t target, cmds []redis.Cmder, v via) error {
 	if t.addr == "" {
-		return next(ctx, cmds)
+		if v.pipeline == nil {
+			setErr(cmds, errNoNext)
+			return errNoNext
+		}
+		return v.pipeline(ctx, cmds)
 	}
-	if err := e.allow(t.addr); err != nil {
-		setErr(cmds, err)
-		return err
-	}
-	n, err := e.nodes.get(t.addr)
+	n, err := e.reach(t.addr)
 	if err != nil {
 		setErr(cmds, err)
 		return err
@@ -131,6 +92,21 @@ func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, next 
 	cmds[len(cmds)-1].SetErr(err)
 	return err
 }
+
+// abortError is an EXECABORT explained: cause is the redirection or the
+// refusal that made the node abort the transaction, which ran nothing.
+// Error() is the server's EXECABORT text followed by the cause's; KindOf
+// is KindExecAbort, and errors.As finds both.
+type abortError struct {
+	abort error // the EXECABORT reply, classified
+	cause error // what the probe found
+}
+
+func (e *abortError) Error() string {
+	return e.abort.Error() + " (the transaction did not run: " + e.cause.Error() + ")"
+}
+
+func (e *abortError) Unwrap() []error { return []error{e.abort, e.cause} }
 
 // errRefusalGone is the cause of an EXECABORT whose probe queued every
 // command: whatever refused one of them (the end of a LOADING, of a
@@ -183,14 +159,6 @@ func (e *engine) probeTx(ctx context.Context, t target, inner []redis.Cmder) err
 	return errRefusalGone
 }
 
-func (e *engine) txGiveUp(cmds []redis.Cmder, addr string, err error) error {
-	if e.obs != nil && e.obs.GiveUp != nil {
-		e.obs.GiveUp(GiveUpEvent{Kind: classify.KindOf(err), Command: "exec", Addr: addr, Err: err})
-	}
-	setErr(cmds, err)
-	return err
-}
-
 // rerouteTx picks the node of a transaction's retry from its first keyed command.
 func (e *engine) rerouteTx(inner []redis.Cmder, prev target) target {
 	for _, c := range inner {
@@ -211,8 +179,3 @@ func allIdempotent(inner []redis.Cmder) bool {
 	return true
 }
 
-// isGoRedisAnswer reports the go-redis sentinels that callers compare with
-// ==, and that must reach them unchanged.
-func isGoRedisAnswer(err error) bool {
-	return err == redis.Nil || err == redis.TxFailedErr //nolint:errorlint // compared as go-redis users do
-}

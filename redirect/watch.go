@@ -7,18 +7,20 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
-	"github.com/clusterhop/clusterhop/retry"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // Watch runs fn in an optimistic transaction on the node serving the keys'
-// slot; the keys must share a slot. When the slot moves (a MOVED on WATCH or
-// inside fn), fn runs again from the start on the new owner — WATCH
-// included, so its check-and-set still holds. While the slot is being
-// migrated (ASK), fn runs on the importing node, with ASKING before WATCH,
-// before each command and before MULTI, on the transaction's connection.
-// redis.TxFailedErr (a watched key changed) is returned as is, for the
-// caller's own retry loop.
+// slot; the keys must share a slot. When the slot moves (a MOVED on WATCH,
+// on a command inside fn, or on a queued command, which aborts EXEC), fn
+// runs again from the start on the new owner — WATCH included, so its
+// check-and-set still holds; an aborted transaction ran nothing. While the
+// slot is being migrated (ASK), fn runs on the importing node, with ASKING
+// before WATCH, before each command and before MULTI, on the
+// transaction's connection. redis.TxFailedErr (a watched key changed) is
+// returned as is, for the caller's own retry loop. fn should return the
+// error of its TxPipelined call, as go-redis's examples do: that error is
+// how Watch learns that the slot moved.
 func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
 	if err := c.ready(ctx); err != nil {
 		return err
@@ -36,64 +38,30 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 	if err != nil {
 		return err
 	}
-	var st retry.State
-	ran := false // an attempt failed in doubt: fn's transaction may have run
-	for {
-		err := c.watchOnce(ctx, t, fn, keys)
-		if err == nil {
-			c.e.succeeded(t)
-			return nil
+	j := job{name: "watch", at: t}
+	send := func(t target) error { return c.watchOnce(ctx, t, fn, keys) }
+	reroute := func(prev target) target {
+		if nt, err := c.route(slot, 0); err == nil {
+			return nt
 		}
-		if isGoRedisAnswer(err) {
-			return err
-		}
-		err = classify.Classify(err)
-		ran = ran || classify.InDoubt(err)
-		if st.Start.IsZero() {
-			st = retry.State{Start: c.e.now(), Addr: t.addr, Budget: c.e.budget}
-			if dl, ok := ctx.Deadline(); ok {
-				st.Deadline = dl
-			}
-		}
-		c.e.failed(t, err)
-		d := c.e.policy.Next(&st, err, c.e.now(), c.e.rand)
-		if d.Reconnect {
-			c.e.nodes.reconnect(st.Addr)
-		}
-		switch d.Action {
-		case retry.ActionRedirect:
-			nt, rerr := c.e.redirectTarget(ctx, "watch", st.Addr, d, err)
-			if rerr != nil {
-				return rerr
-			}
-			t = nt
-		case retry.ActionRetry:
-			prev := t
-			moved := func() bool { nt, err := c.route(slot, 0); return err == nil && nt != prev }
-			if werr := c.e.wait(ctx, d, err, ran, moved); werr != nil {
-				return werr
-			}
-			if nt, rerr := c.route(slot, 0); rerr == nil {
-				t = nt
-			}
-		default:
-			return d.Err
-		}
-		st.Addr = t.addr
+		return prev
 	}
+	return c.e.run(ctx, &j, send, reroute)
 }
 
-// watchOnce runs fn once at t.
+// watchOnce runs fn once at t. The transaction fn runs carries a hook that
+// explains an EXECABORT, as the engine's own transactions are explained.
 func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) error, keys []string) error {
-	if err := c.e.allow(t.addr); err != nil {
+	n, err := c.e.reach(t.addr)
+	if err != nil {
 		return err
 	}
+	explained := func(tx *redis.Tx) error {
+		tx.AddHook(abortHook{e: c.e, at: t})
+		return fn(tx)
+	}
 	if !t.asking {
-		n, err := c.e.nodes.get(t.addr)
-		if err != nil {
-			return err
-		}
-		return n.client.Watch(ctx, fn, keys...)
+		return n.client.Watch(ctx, explained, keys...)
 	}
 	// A client of its own, with one connection and a hook that sends
 	// ASKING before each command on it: the importing node serves the slot
@@ -104,7 +72,32 @@ func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) err
 	ac := redis.NewClient(opt)
 	defer ac.Close()
 	ac.AddHook(&askingHook{})
-	return ac.Watch(ctx, fn, keys...)
+	return ac.Watch(ctx, explained, keys...)
+}
+
+// abortHook explains the EXECABORT of a transaction that a Watch function
+// runs: it asks the node why (probeTx) and returns the EXECABORT with its
+// cause, so that Watch can follow a MOVED that struck a queued command.
+type abortHook struct {
+	e  *engine
+	at target
+}
+
+func (h abortHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h abortHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h abortHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if !isTx(cmds) || classify.KindOf(err) != classify.KindExecAbort {
+			return err
+		}
+		cause := h.e.probeTx(ctx, h.at, cmds[1:len(cmds)-1])
+		if cause == nil {
+			return err
+		}
+		return &abortError{abort: classify.Classify(err), cause: cause}
+	}
 }
 
 // askingHook sends ASKING before every command, and before a transaction's

@@ -29,6 +29,10 @@ var (
 	// no reply came back), so it was not re-sent (see InDoubtMode).
 	ErrInDoubt = errors.New("clusterhop: not retried; the command may have run")
 
+	// ErrCanceled: the caller's context was canceled while the command
+	// waited to be retried.
+	ErrCanceled = errors.New("clusterhop: context canceled")
+
 	// ErrBreakerOpen matches the error Breaker.Allow returns for an ejected
 	// node, and any give-up whose last failure was that error.
 	ErrBreakerOpen = errors.New("clusterhop: node ejected by the breaker")
@@ -41,12 +45,18 @@ var (
 //
 // Error() is public API: "clusterhop: gave up after 16 redirects: MOVED 3999
 // 127.0.0.1:6381".
+//
+// It is the one shape of every give-up in the project: the redirect engine
+// uses it for its own reasons too (a redirection target not allowed, a
+// transaction that a WATCH keeps from being re-sent), whose text is then
+// the reason's.
 type GiveUpError struct {
-	Reason    error // ErrRedirectBudget, ErrRetryBudget, ErrThrottled, ErrDeadline or ErrInDoubt
-	Err       error // the failure of the last attempt, as classified
-	Last      error // for ErrDeadline on a failed attempt: the failure retried before it, if any
-	Redirects int   // redirects followed before giving up
-	Retries   int   // delayed retries made before giving up
+	Reason    error  // ErrRedirectBudget, ErrRetryBudget, ErrThrottled, ErrDeadline, ErrCanceled, ErrInDoubt, or a caller's sentinel
+	Err       error  // the failure of the last attempt, as classified
+	Last      error  // the failure retried (or explained) before Err, if any
+	Addr      string // the node the reason concerns, when it names one (a redirection target refused); may be empty
+	Redirects int    // redirects followed before giving up
+	Retries   int    // delayed retries made before giving up
 }
 
 func (e *GiveUpError) Error() string {
@@ -60,13 +70,20 @@ func (e *GiveUpError) Error() string {
 		s = "clusterhop: gave up after " + plural(e.Retries, "retry") + ", retries throttled by the client's retry budget"
 	case ErrDeadline:
 		s = "clusterhop: gave up at the deadline after " + plural(e.Retries, "retry")
+	case ErrCanceled:
+		s = "clusterhop: gave up, the context was canceled, after " + plural(e.Retries, "retry")
 	case ErrInDoubt:
 		s = "clusterhop: not retried, the command may have run"
-	default:
+	case nil:
 		s = "clusterhop: gave up"
+	default:
+		s = e.Reason.Error()
+		if e.Addr != "" {
+			s += " (" + e.Addr + ")"
+		}
 	}
 	s += ": " + errText(e.Err)
-	if e.Last != nil {
+	if e.Last != nil && e.Last != e.Err { //nolint:errorlint // identity: the same failure is said once
 		s += " (last retried failure: " + errText(e.Last) + ")"
 	}
 	return s
@@ -75,6 +92,9 @@ func (e *GiveUpError) Error() string {
 // Unwrap returns the reason, the last failure and, when set, the failure
 // retried before it.
 func (e *GiveUpError) Unwrap() []error {
+	if e.Reason == nil {
+		return []error{e.Err}
+	}
 	if e.Last != nil {
 		return []error{e.Reason, e.Err, e.Last}
 	}

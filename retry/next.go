@@ -34,6 +34,7 @@ type State struct {
 	Redirects   int   // redirects followed (a first self-MOVED reconnect is not counted)
 	Retries     int   // delayed retries granted
 	Reconnected bool  // a self-MOVED reconnect was already asked for
+	InDoubt     bool  // a failure Next saw was in doubt: the command may have run
 	Last        error // the last failure Next redirected or retried
 }
 
@@ -111,6 +112,9 @@ func (p *Policy) Next(s *State, err error, now time.Time, rnd func() float64) De
 	}
 	if s.Start.IsZero() {
 		s.Start = now
+	}
+	if classify.InDoubt(err) {
+		s.InDoubt = true
 	}
 	if d, ok := p.redirect(s, err, now); ok {
 		return d

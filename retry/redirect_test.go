@@ -234,7 +234,9 @@ func TestGiveUpErrorText(t *testing.T) {
 		{&GiveUpError{Reason: ErrThrottled, Err: base, Retries: 3}, "clusterhop: gave up after 3 retries, retries throttled by the client's retry budget: CLUSTERDOWN The cluster is down"},
 		{&GiveUpError{Reason: ErrInDoubt, Err: errors.New("read tcp: i/o timeout")}, "clusterhop: not retried, the command may have run: read tcp: i/o timeout"},
 		{&GiveUpError{Reason: ErrDeadline, Err: errors.New("context deadline exceeded"), Last: base, Retries: 2}, "clusterhop: gave up at the deadline after 2 retries: context deadline exceeded (last retried failure: CLUSTERDOWN The cluster is down)"},
-		{&GiveUpError{Reason: errors.New("other")}, "clusterhop: gave up: <nil>"},
+		{&GiveUpError{Reason: ErrCanceled, Err: errors.New("context canceled"), Last: base, Retries: 1}, "clusterhop: gave up, the context was canceled, after 1 retry: context canceled (last retried failure: CLUSTERDOWN The cluster is down)"},
+		{&GiveUpError{Reason: errors.New("redirect: redirection target not allowed"), Err: reply("MOVED 1 6.6.6.6:1"), Addr: "6.6.6.6:1"}, "redirect: redirection target not allowed (6.6.6.6:1): MOVED 1 6.6.6.6:1"},
+		{&GiveUpError{Reason: errors.New("other")}, "other: <nil>"},
 	}
 	for _, tt := range tests {
 		assert.EqualError(t, tt.err, tt.want)

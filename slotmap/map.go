@@ -2,7 +2,6 @@ package slotmap
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +11,7 @@ import (
 
 // ErrClosed is returned by Refresh once the map is closed, wrapped in a
 // *classify.ClientError of kind classify.KindClosed.
-var ErrClosed = errors.New("slotmap: map is closed")
+var ErrClosed = classify.ErrClosed
 
 var errClosed error = &classify.ClientError{Kind: classify.KindClosed, Err: ErrClosed}
 

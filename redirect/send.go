@@ -1,0 +1,132 @@
+package redirect
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/classify"
+)
+
+// via is how an attempt reaches the node a Hook's client talks to: the
+// go-redis hooks after the Hook. A Client has none; every target it builds
+// names a node.
+type via struct {
+	process  redis.ProcessHook
+	pipeline redis.ProcessPipelineHook
+}
+
+// sendOne makes one attempt of cmd at t. Without ASKING it goes as itself;
+// with ASKING, through sendMany, which owns the ASKING rule.
+func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) error {
+	if t.asking || (t.addr == "" && v.process == nil) {
+		e.sendMany(ctx, t, []redis.Cmder{cmd}, v)
+		return cmd.Err()
+	}
+	// What the command holds afterwards is this attempt's outcome, never
+	// a previous attempt's redirection.
+	cmd.SetErr(nil)
+	if t.addr == "" {
+		return v.process(ctx, cmd)
+	}
+	n, err := e.reach(t.addr)
+	if err != nil {
+		cmd.SetErr(err)
+		return err
+	}
+	return n.client.Process(ctx, cmd)
+}
+
+// sendMany makes one attempt of cmds at t in one round trip. With ASKING,
+// each command is preceded by its own ASKING on the same connection: the
+// flag lasts for the next command only. Each command's previous error is
+// cleared first; commands that were never sent (no connection, breaker
+// open) get an error that says so.
+func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v via) {
+	for _, c := range cmds {
+		c.SetErr(nil)
+	}
+	if t.addr == "" {
+		if v.pipeline == nil {
+			setErr(cmds, errNoNext)
+			return
+		}
+		unsent(cmds, v.pipeline(ctx, cmds))
+		return
+	}
+	n, err := e.reach(t.addr)
+	if err != nil {
+		setErr(cmds, err)
+		return
+	}
+	pipe := n.client.Pipeline()
+	var asks []*redis.StatusCmd
+	for _, c := range cmds {
+		if t.asking {
+			a := redis.NewStatusCmd(ctx, "asking")
+			asks = append(asks, a)
+			_ = pipe.Process(ctx, a)
+		}
+		_ = pipe.Process(ctx, c)
+	}
+	_, err = pipe.Exec(ctx)
+	unsent(cmds, err)
+	for i, a := range asks {
+		if aerr := a.Err(); aerr != nil && cmds[i].Err() == nil {
+			cmds[i].SetErr(aerr)
+		}
+	}
+}
+
+// reach returns the client of the node at addr if the breaker lets a
+// command go there now.
+func (e *engine) reach(addr string) (*node, error) {
+	if err := e.allow(addr); err != nil {
+		return nil, err
+	}
+	return e.nodes.get(addr)
+}
+
+// unsent gives every command of a pipeline the pipeline's error when
+// go-redis returned one without setting it on any command: it does so when
+// it cannot get a connection (a refused dial, a pool timeout, a context
+// ending while waiting), and then none of the commands was sent. Left
+// alone, they would look like successes with empty replies. When a read or
+// write fails, go-redis sets the error on the commands it concerns itself.
+func unsent(cmds []redis.Cmder, err error) {
+	if err == nil || classify.KindOf(err).IsReply() || isGoRedisAnswer(err) {
+		return
+	}
+	for _, c := range cmds {
+		if c.Err() != nil {
+			return
+		}
+	}
+	setErr(cmds, classify.NotSent(err))
+}
+
+// sendGroups sends each target's commands, the targets in parallel.
+func (e *engine) sendGroups(ctx context.Context, groups map[target][]redis.Cmder, v via) {
+	if len(groups) == 1 {
+		for t, cmds := range groups {
+			e.sendMany(ctx, t, cmds, v)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for t, cmds := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.sendMany(ctx, t, cmds, v)
+		}()
+	}
+	wg.Wait()
+}
+
+func setErr(cmds []redis.Cmder, err error) {
+	for _, c := range cmds {
+		c.SetErr(err)
+	}
+}
