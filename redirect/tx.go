@@ -178,4 +178,3 @@ func allIdempotent(inner []redis.Cmder) bool {
 	}
 	return true
 }
-
