@@ -36,12 +36,13 @@ type benchConfig struct {
 	reshard      int  // slots to move during an event run; 0: no resharding
 	failover     bool // kill a primary during an event run
 	eventWorkers int
+
+	conn connFlags
 }
 
-func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
+func benchFlags() (*flag.FlagSet, *benchConfig) {
 	cfg := &benchConfig{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(out)
 	fs.StringVar(&cfg.addr, "addr", "", "host:port of a node of the cluster to measure")
 	fs.BoolVar(&cfg.local, "local", false, "start a local 3-primary, 3-replica cluster from redis-server/valkey-server (instead of --addr)")
 	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of one measurement")
@@ -52,6 +53,7 @@ func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
 	fs.IntVar(&cfg.reshard, "reshard", 0, "instead of measuring throughput, move this many slots between primaries while every client runs the workload, and report errors and recovery (needs --local)")
 	fs.BoolVar(&cfg.failover, "failover", false, "instead of measuring throughput, kill a primary with SIGKILL while every client runs the workload, and report errors and recovery (needs --local)")
 	fs.IntVar(&cfg.eventWorkers, "event-workers", 16, "goroutines per client during --reshard or --failover")
+	cfg.conn.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop bench (--addr host:port | --local) [flags]\n\n"+
 			"Measures the same workload through three clients of one cluster, in one run,\n"+
@@ -60,8 +62,12 @@ func benchFlags(out io.Writer) (*flag.FlagSet, *benchConfig) {
 			"  hook         a plain go-redis *redis.Client on one node, with redirect.Hook\n"+
 			"  go-redis     go-redis's redis.ClusterClient\n"+
 			"and prints medians of ops/s, latency percentiles, heap allocations per\n"+
-			"operation and errors.\n\nFlags:")
-		fs.PrintDefaults()
+			"operation and errors.\n\n"+
+			"The last line, on stderr, is PASS, or FAIL and the reason (exit status 1): a\n"+
+			"client had errors while measuring throughput, or, with --reshard or\n"+
+			"--failover, clusterhop or hook lost or duplicated a write (or, resharding,\n"+
+			"surfaced any error).\n\nFlags:")
+		printFlags(fs)
 	}
 	return fs, cfg
 }
@@ -85,36 +91,42 @@ type benchResult struct {
 	Rounds      int     `json:"rounds"`
 }
 
-func runBench(args []string, stdout, stderr io.Writer) error {
-	fs, cfg := benchFlags(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
+func runBench(args []string, stdout, stderr io.Writer) (string, error) {
+	fs, cfg := benchFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
 	}
 	conc, err := parseInts(cfg.clients)
 	if err != nil {
-		return exitError{code: 2, err: fmt.Errorf("--concurrency: %w", err)}
+		return "", usageErrorf("--concurrency: %w", err)
 	}
 	workloads := strings.Split(cfg.workload, ",")
 	for _, w := range workloads {
 		if w != "getset" && w != "pipeline" {
-			return exitError{code: 2, err: fmt.Errorf("--workload: unknown workload %q (want getset or pipeline)", w)}
+			return "", usageErrorf("--workload: unknown workload %q (want getset or pipeline)", w)
 		}
 	}
 	switch {
 	case cfg.addr == "" && !cfg.local:
-		return exitError{code: 2, err: errors.New("give --addr host:port of a cluster node, or --local to start one")}
+		return "", usageErrorf("give --addr host:port of a cluster node, or --local to start one")
 	case cfg.addr != "" && cfg.local:
-		return exitError{code: 2, err: errors.New("--addr and --local exclude each other")}
+		return "", usageErrorf("--addr and --local exclude each other")
 	case cfg.duration <= 0 || cfg.rounds <= 0:
-		return exitError{code: 2, err: errors.New("--duration and --rounds must be positive")}
+		return "", usageErrorf("--duration and --rounds must be positive")
 	case cfg.reshard < 0 || cfg.reshard > 16384:
-		return exitError{code: 2, err: errors.New("--reshard takes a number of slots, 0 to 16384")}
+		return "", usageErrorf("--reshard takes a number of slots, 0 to 16384")
 	case cfg.reshard > 0 && cfg.failover:
-		return exitError{code: 2, err: errors.New("--reshard and --failover exclude each other: one event per run")}
+		return "", usageErrorf("--reshard and --failover exclude each other: one event per run")
 	case (cfg.reshard > 0 || cfg.failover) && !cfg.local:
-		return exitError{code: 2, err: errors.New("--reshard and --failover change the cluster: they need --local")}
+		return "", usageErrorf("--reshard and --failover change the cluster: they need --local")
 	case cfg.eventWorkers <= 0:
-		return exitError{code: 2, err: errors.New("--event-workers must be positive")}
+		return "", usageErrorf("--event-workers must be positive")
+	case cfg.local && cfg.conn.set():
+		return "", usageErrorf("--user, --password and --tls are for the nodes of --addr; --local starts its own cluster")
+	}
+	tmpl, err := cfg.conn.options()
+	if err != nil {
+		return "", err
 	}
 	ctx := context.Background()
 	log := newProgress(stderr)
@@ -125,40 +137,43 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		var err error
 		lc, err = cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
 		if err != nil {
-			return fmt.Errorf("starting a local cluster: %w", err)
+			return "", fmt.Errorf("starting a local cluster: %w", err)
 		}
 		defer lc.Close()
 		cfg.addr = lc.Primaries()[0]
 		log.line("local cluster up: %s", strings.Join(lc.Addrs(), " "))
 	}
 
-	clients, closeAll, err := benchClients(cfg.addr, slices.Max(conc))
+	clients, closeAll, err := benchClients(cfg.addr, slices.Max(conc), tmpl)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer closeAll()
 	for _, bc := range clients {
 		if err := bc.c.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("%s: %w", bc.name, err)
+			return "", fmt.Errorf("%s: %w", bc.name, err)
 		}
 	}
 	if cfg.reshard > 0 || cfg.failover {
 		results, err := runEvent(ctx, lc, clients, cfg, log)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if cfg.jsonOut {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(results)
+			if err := enc.Encode(results); err != nil {
+				return "", err
+			}
+		} else {
+			printEvent(stdout, results)
 		}
-		printEvent(stdout, results)
-		return nil
+		return eventVerdict(cfg, results)
 	}
 	// Keys the GETs find, on every slot range.
 	const keys = 10000
 	if err := fill(ctx, clients[0].c, keys); err != nil {
-		return fmt.Errorf("writing the keys: %w", err)
+		return "", fmt.Errorf("writing the keys: %w", err)
 	}
 
 	type cell struct{ runs []benchResult }
@@ -196,27 +211,37 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if cfg.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		if err := enc.Encode(results); err != nil {
+			return "", err
+		}
+	} else {
+		printBench(stdout, cfg, results)
 	}
-	printBench(stdout, cfg, results)
-	return nil
+	return benchVerdict(results)
 }
 
-// benchClients builds the three clients of the cluster that addr belongs to.
-func benchClients(addr string, conc int) ([]benchClient, func(), error) {
+// benchClients builds the three clients of the cluster that addr belongs to;
+// conn holds the nodes' user, password and TLS settings.
+func benchClients(addr string, conc int, conn *redis.Options) ([]benchClient, func(), error) {
 	pool := max(10, conc+conc/4)
-	hc, err := redirect.NewClient(redirect.Options{Seeds: []string{addr}, Template: &redis.Options{PoolSize: pool}})
+	node := func() *redis.Options {
+		return &redis.Options{PoolSize: pool, Username: conn.Username, Password: conn.Password, TLSConfig: conn.TLSConfig}
+	}
+	hc, err := redirect.NewClient(redirect.Options{Seeds: []string{addr}, Template: node()})
 	if err != nil {
 		return nil, nil, err
 	}
-	plain := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: pool})
-	hook, err := redirect.Attach(plain, redirect.Options{Template: &redis.Options{PoolSize: pool}})
+	po := node()
+	po.Addr, po.MaxRetries = addr, -1
+	plain := redis.NewClient(po)
+	hook, err := redirect.Attach(plain, redirect.Options{Template: node()})
 	if err != nil {
 		hc.Close()
 		plain.Close()
 		return nil, nil, err
 	}
-	gr := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, PoolSize: pool})
+	gr := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, PoolSize: pool,
+		Username: conn.Username, Password: conn.Password, TLSConfig: conn.TLSConfig})
 	closeAll := func() {
 		hc.Close()
 		hook.Close()
@@ -353,6 +378,45 @@ func printBench(w io.Writer, cfg *benchConfig, results []benchResult) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nops/s counts commands (a 100-command pipeline is 100). allocs/op includes the benchmark's own key formatting, the same for every client.")
+}
+
+// benchVerdict fails a throughput run in which any client had errors: its
+// figures would not compare like with like.
+func benchVerdict(results []benchResult) (string, error) {
+	var problems []string
+	for _, r := range results {
+		if r.Errors > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d errors (%s ×%d)", r.Client, r.Errors, r.Workload, r.Concurrency))
+		}
+	}
+	if len(problems) > 0 {
+		return "", errors.New(strings.Join(problems, "; "))
+	}
+	return fmt.Sprintf("%d measurements, no client had errors", len(results)), nil
+}
+
+// eventVerdict fails an event run in which clusterhop's Client or Hook lost
+// or duplicated a write, or surfaced an error while slots moved (a
+// resharding needs no error to reach the application; a killed primary may
+// leave commands in doubt). go-redis's figures are the comparison, not the
+// verdict.
+func eventVerdict(cfg *benchConfig, results []eventResult) (string, error) {
+	var problems []string
+	for _, r := range results {
+		if r.Client != "clusterhop" && r.Client != "hook" {
+			continue
+		}
+		if r.Lost > 0 || r.Duplicated > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d writes lost, %d duplicated", r.Client, r.Lost, r.Duplicated))
+		}
+		if cfg.reshard > 0 && r.Errors > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d errors during the resharding (first: %s)", r.Client, r.Errors, r.FirstErrorText))
+		}
+	}
+	if len(problems) > 0 {
+		return "", errors.New(strings.Join(problems, "; "))
+	}
+	return "clusterhop and hook lost and duplicated no write", nil
 }
 
 func parseInts(s string) ([]int, error) {

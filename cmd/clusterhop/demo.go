@@ -35,12 +35,12 @@ type demoConfig struct {
 	opTimeout time.Duration
 	slots     int
 	reshard   int
+	conn      connFlags
 }
 
-func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
+func demoFlags() (*flag.FlagSet, *demoConfig) {
 	cfg := &demoConfig{}
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(out)
 	fs.DurationVar(&cfg.duration, "duration", 15*time.Second, "how long the workload runs")
 	fs.IntVar(&cfg.clients, "clients", 16, "concurrent workers sharing one client")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the workload's choices (same seed, same sequence of operations per worker)")
@@ -49,14 +49,19 @@ func demoFlags(out io.Writer) (*flag.FlagSet, *demoConfig) {
 	fs.IntVar(&cfg.reshard, "reshard", 0, "with --addr: move this many slots from one primary to another during the run, with redis-cli --cluster reshard")
 	fs.DurationVar(&cfg.opTimeout, "op-timeout", 8*time.Second, "each operation's deadline, as an application would set it")
 	fs.IntVar(&cfg.slots, "migrate-slots", 32, "how many slots (holding workload keys) the demo migrates between shards")
+	cfg.conn.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop demo [flags]\n\n"+
 			"Runs SET/GET/INCR, pipelines, transactions and MGETs through redirect.Client on an\n"+
 			"embedded 3-shard fake cluster while, on a timeline, slots migrate (ASK, TRYAGAIN,\n"+
 			"MOVED), a primary crashes and its replica takes over (connection errors,\n"+
 			"CLUSTERDOWN, MOVED) and a node answers LOADING. Then it reads back every key and\n"+
-			"reports lost or duplicated writes; the exit status is 1 if there was any.\n\nFlags:")
-		fs.PrintDefaults()
+			"reports lost or duplicated writes.\n\n"+
+			"With --addr the workload runs on a real cluster instead (--user, --password,\n"+
+			"--tls for its nodes), without topology operations unless --reshard is given.\n\n"+
+			"The last line, on stderr, is PASS, or FAIL and the reason (exit status 1): a\n"+
+			"write lost or duplicated, a topology operation or the set-up failed.\n\nFlags:")
+		printFlags(fs)
 	}
 	return fs, cfg
 }
@@ -103,31 +108,33 @@ func byKind(a *[64]atomic.Int64) map[string]int64 {
 	return out
 }
 
-func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs, cfg := demoFlags(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+func runDemo(args []string, stdout, stderr io.Writer) (string, error) {
+	fs, cfg := demoFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
 	}
 	switch {
 	case cfg.duration <= 0:
-		return exitError{code: 2, err: errors.New("--duration must be positive")}
+		return "", usageErrorf("--duration must be positive")
 	case cfg.clients <= 0:
-		return exitError{code: 2, err: errors.New("--clients must be positive")}
+		return "", usageErrorf("--clients must be positive")
 	case cfg.slots < 0:
-		return exitError{code: 2, err: errors.New("--migrate-slots must not be negative")}
+		return "", usageErrorf("--migrate-slots must not be negative")
 	case cfg.reshard < 0 || cfg.reshard > 16384:
-		return exitError{code: 2, err: errors.New("--reshard takes a number of slots, 0 to 16384")}
+		return "", usageErrorf("--reshard takes a number of slots, 0 to 16384")
 	case cfg.reshard > 0 && cfg.addr == "":
-		return exitError{code: 2, err: errors.New("--reshard works on a real cluster: give --addr (the fake cluster migrates slots by itself)")}
+		return "", usageErrorf("--reshard works on a real cluster: give --addr (the fake cluster migrates slots by itself)")
+	case cfg.conn.set() && cfg.addr == "":
+		return "", usageErrorf("--user, --password and --tls are for a real cluster's nodes: give --addr")
+	}
+	tmpl, err := cfg.conn.options()
+	if err != nil {
+		return "", err
 	}
 	var cli string
 	if cfg.reshard > 0 {
-		var err error
 		if cli, err = clusterCLI(); err != nil {
-			return exitError{code: 2, err: err}
+			return "", usageError{err}
 		}
 	}
 	log := newProgress(stderr)
@@ -138,7 +145,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		var err error
 		fake, err = clustertest.Start(clustertest.Config{Shards: 3, ReplicasPerShard: 1})
 		if err != nil {
-			return fmt.Errorf("starting the fake cluster: %w", err)
+			return "", fmt.Errorf("starting the fake cluster: %w", err)
 		}
 		defer fake.Close()
 		seed = fake.Primary(0)
@@ -147,7 +154,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 
 	var obs counters
 	cl, err := redirect.NewClient(redirect.Options{
-		Seeds: []string{seed},
+		Seeds:    []string{seed},
+		Template: tmpl,
 		Policy: retry.Policy{
 			// A plain SET or GET may run twice harmlessly; an INCR never
 			// is re-sent when it may have run.
@@ -156,12 +164,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		Observer: obs.observer(),
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cl.Close()
 	ctx := context.Background()
 	if err := cl.Refresh(ctx); err != nil {
-		return fmt.Errorf("loading the topology from %s: %w", seed, err)
+		return "", fmt.Errorf("loading the topology from %s: %w", seed, err)
 	}
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.duration)
@@ -224,7 +232,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	defer vcancel()
 	v, err := run.Verify(vctx, cl)
 	if err != nil {
-		return fmt.Errorf("verifying the writes: %w", err)
+		return "", fmt.Errorf("verifying the writes: %w", err)
 	}
 	rep := report{
 		Target: "fake cluster (3 primaries, 3 replicas)", Duration: cfg.duration.String(),
@@ -240,18 +248,36 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
-			return err
+			return "", err
 		}
 	} else {
 		printReport(stdout, rep)
 	}
-	if tlErr != nil {
-		return fmt.Errorf("a topology operation failed: %w", tlErr)
-	}
+	return demoVerdict(v, tlErr)
+}
+
+// demoVerdict is the demo's PASS or FAIL: every write the workload checked
+// is there exactly as often as it was acknowledged, and the topology
+// operations ran.
+func demoVerdict(v workload.Verdict, timelineErr error) (string, error) {
+	var problems []string
 	if v.Lost > 0 || v.Duplicated > 0 {
-		return exitError{code: 1, err: fmt.Errorf("%d writes lost, %d duplicated", v.Lost, v.Duplicated)}
+		p := fmt.Sprintf("%d writes lost, %d duplicated (%d keys read back)", v.Lost, v.Duplicated, v.Checked)
+		if len(v.Problems) > 0 {
+			p += "; first: " + v.Problems[0]
+		}
+		problems = append(problems, p)
 	}
-	return nil
+	if v.Checked == 0 {
+		problems = append(problems, "no key was read back: the workload acknowledged no write")
+	}
+	if timelineErr != nil {
+		problems = append(problems, fmt.Sprintf("a topology operation failed: %v", timelineErr))
+	}
+	if len(problems) > 0 {
+		return "", errors.New(strings.Join(problems, "; "))
+	}
+	return fmt.Sprintf("%d keys read back, no write lost or duplicated", v.Checked), nil
 }
 
 func sum(a *[64]atomic.Int64) int64 {

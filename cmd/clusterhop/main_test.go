@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clusterhop/clusterhop/integration/cluster"
+	"github.com/clusterhop/clusterhop/internal/workload"
 )
 
 // TestDemoShortRun runs the demo as CI does and checks its report: every
@@ -24,6 +29,7 @@ func TestDemoShortRun(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
 	var rep report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+	assert.Regexp(t, `\nPASS: \d+ keys read back, no write lost or duplicated\n$`, errOut.String())
 
 	assert.Positive(t, rep.Operations)
 	assert.Positive(t, rep.Redirects["MOVED"], "MOVED followed: %v", rep.Redirects)
@@ -49,14 +55,32 @@ func TestSlotCommand(t *testing.T) {
 	assert.Contains(t, errOut.String(), "give at least one key")
 }
 
+// TestUsageErrors: every command line a command cannot run exits 2 with one
+// line on stderr that says why and where the help is, and prints nothing
+// else (no usage dump, no PASS/FAIL, no second copy of the error).
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{nil, 2, "Usage:"},
-		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{"nope"}, 2, `unknown command "nope"; run 'clusterhop help' for the commands`},
+		{[]string{"demo", "--bogus"}, 2, "clusterhop demo: unknown flag --bogus; run 'clusterhop help demo' for its flags"},
+		{[]string{"demo", "-bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"demo", "--duration", "soon"}, 2, `invalid value "soon" for flag --duration`},
+		{[]string{"demo", "--clients"}, 2, "flag needs an argument: --clients"},
+		{[]string{"bench", "--bogus"}, 2, "clusterhop bench: unknown flag --bogus"},
+		{[]string{"topology", "--bogus"}, 2, "clusterhop topology: unknown flag --bogus"},
+		{[]string{"topology"}, 2, "give --addr"},
+		{[]string{"topology", "--addr", "127.0.0.1:1", "extra"}, 2, "unexpected arguments"},
+		{[]string{"topology", "--addr", "127.0.0.1:1", "--timeout", "0s"}, 2, "--timeout must be positive"},
+		{[]string{"topology", "--addr", "127.0.0.1:1", "--tls-insecure"}, 2, "need --tls"},
+		{[]string{"topology", "--addr", "127.0.0.1:1", "--tls", "--tls-ca", "/nonexistent/ca.pem"}, 2, "--tls-ca: open /nonexistent/ca.pem"},
+		{[]string{"topology", "--addr", "127.0.0.1:1", "--tls", "--tls-ca", "main_test.go"}, 2, "no PEM certificate in main_test.go"},
+		{[]string{"demo", "--password", "x"}, 2, "give --addr"},
+		{[]string{"bench", "--local", "--tls"}, 2, "--local starts its own cluster"},
+		{[]string{"bench", "--local", "--rounds", "0"}, 2, "--rounds must be positive"},
+		{[]string{"bench", "--local", "extra"}, 2, "unexpected arguments"},
 		{[]string{"demo", "--duration", "-1s"}, 2, "--duration must be positive"},
 		{[]string{"demo", "--clients", "0"}, 2, "--clients must be positive"},
 		{[]string{"demo", "extra"}, 2, "unexpected arguments"},
@@ -74,20 +98,113 @@ func TestUsageErrors(t *testing.T) {
 			var out, errOut bytes.Buffer
 			assert.Equal(t, tc.code, run(tc.args, &out, &errOut))
 			assert.Contains(t, errOut.String(), tc.want)
+			assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line: %q", errOut.String())
+			assert.Empty(t, out.String())
 		})
 	}
 }
 
+// TestNoCommand prints the usage, as a usage error.
+func TestNoCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run(nil, &out, &errOut))
+	assert.Contains(t, errOut.String(), "Usage:")
+	assert.Empty(t, out.String())
+}
+
+// TestHelp: help goes to stdout with exit status 0, whichever way it is
+// asked for, and spells flags --name as the README does.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "demo", "bench", "slot"} {
-		var out, errOut bytes.Buffer
-		args := []string{"help"}
-		if cmd != "" {
-			args = append(args, cmd)
-		}
-		require.Equal(t, 0, run(args, &out, &errOut), cmd)
-		assert.Contains(t, out.String(), "Usage")
+	for _, args := range [][]string{
+		{"help"}, {"--help"}, {"-h"},
+		{"help", "demo"}, {"demo", "--help"}, {"demo", "-h"},
+		{"help", "bench"}, {"bench", "--help"},
+		{"help", "topology"}, {"topology", "-help"},
+		{"help", "slot"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.Equal(t, 0, run(args, &out, &errOut))
+			assert.Contains(t, out.String(), "Usage")
+			assert.Empty(t, errOut.String())
+			assert.NotRegexp(t, `(?m)^\s+-[a-z]`, out.String(), "flags spelled -name")
+		})
 	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"help", "demo"}, &out, &errOut))
+	for _, flag := range []string{"--duration duration", "--addr", "--user name", "--password password", "--tls", "--tls-ca file", "--tls-insecure"} {
+		assert.Contains(t, out.String(), "\n  "+flag, out.String())
+	}
+	assert.Contains(t, out.String(), "(default 15s)")
+}
+
+// TestREADMEFlags: every flag the README shows for a command is one the
+// command has, spelled as its help spells it.
+func TestREADMEFlags(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	known := map[string]bool{}
+	for _, cmd := range commands {
+		if cmd.flags != nil {
+			cmd.flags().VisitAll(func(f *flag.Flag) { known[f.Name] = true })
+		}
+	}
+	line := regexp.MustCompile(`clusterhop (demo|bench|topology)\b[^\n` + "`" + `]*`)
+	uses := line.FindAllString(string(readme), -1)
+	require.NotEmpty(t, uses)
+	for _, use := range uses {
+		for _, m := range regexp.MustCompile(`(^|\s)(-{1,2})([a-z][a-z-]*)`).FindAllStringSubmatch(use, -1) {
+			assert.Equal(t, "--", m[2], "README spells -%s in %q; help spells --%s", m[3], use, m[3])
+			assert.True(t, known[m[3]], "README uses --%s, which no command has: %q", m[3], use)
+		}
+	}
+}
+
+// TestDemoFailLine: a run that cannot start ends with one FAIL line and
+// exit status 1.
+func TestDemoFailLine(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"demo", "--addr", "127.0.0.1:1", "--duration", "1s"}, &out, &errOut)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `(?s)FAIL: loading the topology from 127\.0\.0\.1:1: .*connection refused.*\n$`, errOut.String())
+	assert.Equal(t, 1, strings.Count(errOut.String(), "FAIL"), errOut.String())
+	assert.NotContains(t, errOut.String(), "PASS")
+}
+
+func TestDemoVerdict(t *testing.T) {
+	pass, err := demoVerdict(workload.Verdict{Checked: 40}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "40 keys read back, no write lost or duplicated", pass)
+
+	_, err = demoVerdict(workload.Verdict{Checked: 40, Lost: 2, Duplicated: 1, Problems: []string{"key {t1}:s:3 holds 5, want 7"}}, nil)
+	assert.EqualError(t, err, "2 writes lost, 1 duplicated (40 keys read back); first: key {t1}:s:3 holds 5, want 7")
+
+	_, err = demoVerdict(workload.Verdict{}, nil)
+	assert.ErrorContains(t, err, "no key was read back")
+
+	_, err = demoVerdict(workload.Verdict{Checked: 40}, errors.New("reshard: exit status 1"))
+	assert.EqualError(t, err, "a topology operation failed: reshard: exit status 1")
+}
+
+func TestBenchVerdict(t *testing.T) {
+	ok := []benchResult{{Client: "clusterhop"}, {Client: "hook"}, {Client: "go-redis"}}
+	pass, err := benchVerdict(ok)
+	require.NoError(t, err)
+	assert.Equal(t, "3 measurements, no client had errors", pass)
+	_, err = benchVerdict(append(ok, benchResult{Client: "hook", Workload: "getset", Concurrency: 16, Errors: 3}))
+	assert.EqualError(t, err, "hook: 3 errors (getset ×16)")
+
+	events := []eventResult{{Client: "clusterhop"}, {Client: "hook"}, {Client: "go-redis", Errors: 9, Duplicated: 2}}
+	_, err = eventVerdict(&benchConfig{reshard: 10}, events)
+	require.NoError(t, err, "go-redis is the comparison, not the verdict")
+	events[0].Errors, events[0].FirstErrorText = 1, "MOVED 1 x:1"
+	_, err = eventVerdict(&benchConfig{reshard: 10}, events)
+	assert.EqualError(t, err, "clusterhop: 1 errors during the resharding (first: MOVED 1 x:1)")
+	_, err = eventVerdict(&benchConfig{failover: true}, events)
+	require.NoError(t, err, "a killed primary may surface in-doubt errors")
+	events[1].Lost = 1
+	_, err = eventVerdict(&benchConfig{failover: true}, events)
+	assert.EqualError(t, err, "hook: 1 writes lost, 0 duplicated")
 }
 
 // TestBenchLocal runs the benchmark against a cluster it starts itself, as
@@ -97,6 +214,7 @@ func TestBenchLocal(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "--local", "--duration", "300ms", "--rounds", "2", "--concurrency", "1,4", "--json"}, &out, &errOut)
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	assert.True(t, strings.HasSuffix(errOut.String(), "\nPASS: 12 measurements, no client had errors\n"), errOut.String())
 	var results []benchResult
 	require.NoError(t, json.Unmarshal(out.Bytes(), &results), out.String())
 	require.Len(t, results, 2*2*3, "two workloads × two concurrencies × three clients")
@@ -117,6 +235,7 @@ func TestBenchReshardLocal(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "--local", "--reshard", "100", "--duration", "1s", "--event-workers", "4", "--json"}, &out, &errOut)
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	assert.True(t, strings.HasSuffix(errOut.String(), "\nPASS: clusterhop and hook lost and duplicated no write\n"), errOut.String())
 	var results []eventResult
 	require.NoError(t, json.Unmarshal(out.Bytes(), &results), out.String())
 	require.Len(t, results, 3)

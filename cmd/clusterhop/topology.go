@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+type topologyConfig struct {
+	addr    string
+	jsonOut bool
+	timeout time.Duration
+	conn    connFlags
+}
+
+func topologyFlags() (*flag.FlagSet, *topologyConfig) {
+	cfg := &topologyConfig{}
+	fs := flag.NewFlagSet("topology", flag.ContinueOnError)
+	fs.StringVar(&cfg.addr, "addr", "", "`host:port` of any node of the cluster (required)")
+	fs.BoolVar(&cfg.jsonOut, "json", false, "print the topology and the checks as JSON")
+	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "how long to wait for each node")
+	cfg.conn.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: clusterhop topology --addr host:port [flags]\n\n"+
+			"Asks the node at --addr for the cluster's topology (CLUSTER SHARDS; CLUSTER SLOTS\n"+
+			"on servers older than Redis 7, which report neither health nor offsets) and\n"+
+			"prints each shard: its slot ranges, then its primary and replicas with role,\n"+
+			"endpoint, health, replication offset, lag behind the primary (bytes) and node id.\n\n"+
+			"Then, like redis-cli --cluster check, it asks every node for its own view and\n"+
+			"checks that all 16384 slots are covered, that every node answers and agrees\n"+
+			"about which node serves each slot, and that every node is online. The last\n"+
+			"line, on stderr, is PASS, or FAIL and the problems (exit status 1).\n\nFlags:")
+		printFlags(fs)
+	}
+	return fs, cfg
+}
+
+// topologyReport is the topology command's outcome; its JSON form is stable
+// for scripts.
+type topologyReport struct {
+	From      string        `json:"from"` // the node whose view this is
+	Covered   int           `json:"slots_covered"`
+	Uncovered []string      `json:"uncovered,omitempty"`
+	Shards    []shardReport `json:"shards"`
+	Checks    []checkResult `json:"checks"`
+}
+
+type shardReport struct {
+	Ranges []string     `json:"ranges"`
+	Slots  int          `json:"slots"`
+	Nodes  []nodeReport `json:"nodes"` // the primary first
+}
+
+type nodeReport struct {
+	ID               string `json:"id"`
+	Addr             string `json:"addr"`
+	Role             string `json:"role"`
+	Health           string `json:"health"`
+	ReplOffset       int64  `json:"repl_offset"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
+}
+
+type checkResult struct {
+	OK   bool   `json:"ok"`
+	Text string `json:"text"`
+}
+
+func runTopology(args []string, stdout, _ io.Writer) (string, error) {
+	fs, cfg := topologyFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
+	}
+	switch {
+	case cfg.addr == "":
+		return "", usageErrorf("give --addr host:port of a node of the cluster")
+	case cfg.timeout <= 0:
+		return "", usageErrorf("--timeout must be positive")
+	}
+	conn, err := cfg.conn.options()
+	if err != nil {
+		return "", err
+	}
+	ask := func(ctx context.Context, addr string) (*slotmap.Topology, error) {
+		c := redis.NewClient(&redis.Options{
+			Addr: addr, Username: conn.Username, Password: conn.Password, TLSConfig: conn.TLSConfig,
+			DialTimeout: cfg.timeout, ReadTimeout: cfg.timeout, WriteTimeout: cfg.timeout, MaxRetries: -1,
+		})
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		defer cancel()
+		return slotmap.Fetch(ctx, c, addr, conn.TLSConfig != nil)
+	}
+	ctx := context.Background()
+	topo, err := ask(ctx, cfg.addr)
+	if err != nil {
+		return "", fmt.Errorf("asking %s for the topology: %w", cfg.addr, err)
+	}
+	rep := describe(topo, cfg.addr)
+	rep.Checks = checkTopology(ctx, topo, ask)
+
+	if cfg.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return "", err
+		}
+	} else {
+		printTopology(stdout, rep)
+	}
+	var problems []string
+	for _, c := range rep.Checks {
+		if !c.OK {
+			problems = append(problems, c.Text)
+		}
+	}
+	if len(problems) > 0 {
+		return "", errors.New(strings.Join(problems, "; "))
+	}
+	return fmt.Sprintf("%d shards, %d nodes, every slot covered, every node online and agreeing", len(rep.Shards), len(topo.Addrs())), nil
+}
+
+// describe turns a view into the report's shards, ordered by their first
+// slot; shards without slots come last.
+func describe(t *slotmap.Topology, from string) topologyReport {
+	rep := topologyReport{From: from, Covered: t.Covered()}
+	shards := t.Shards()
+	sort.SliceStable(shards, func(i, j int) bool {
+		a, b := shards[i], shards[j]
+		switch {
+		case len(a.Ranges) == 0 || len(b.Ranges) == 0:
+			return len(a.Ranges) > len(b.Ranges)
+		default:
+			return a.Ranges[0].Start < b.Ranges[0].Start
+		}
+	})
+	for _, sh := range shards {
+		sr := shardReport{Ranges: []string{}}
+		for _, r := range sh.Ranges {
+			sr.Ranges = append(sr.Ranges, r.String())
+			sr.Slots += r.End - r.Start + 1
+		}
+		sr.Nodes = append(sr.Nodes, nodeOf(sh.Primary))
+		for _, n := range sh.Replicas {
+			sr.Nodes = append(sr.Nodes, nodeOf(n))
+		}
+		for _, n := range sh.Unhealthy {
+			sr.Nodes = append(sr.Nodes, nodeOf(n))
+		}
+		rep.Shards = append(rep.Shards, sr)
+	}
+	rep.Uncovered = uncovered(t)
+	return rep
+}
+
+func nodeOf(n *slotmap.Node) nodeReport {
+	return nodeReport{ID: n.ID, Addr: n.Addr, Role: n.Role.String(), Health: n.Health.String(),
+		ReplOffset: n.ReplOffset, AvailabilityZone: n.AvailabilityZone}
+}
+
+// uncovered returns the slot ranges no shard of t serves.
+func uncovered(t *slotmap.Topology) []string {
+	var out []string
+	start := -1
+	for s := 0; s <= slotmap.SlotCount; s++ {
+		_, err := t.Shard(s)
+		free := s < slotmap.SlotCount && err != nil
+		switch {
+		case free && start < 0:
+			start = s
+		case !free && start >= 0:
+			out = append(out, slotmap.Range{Start: start, End: s - 1}.String())
+			start = -1
+		}
+	}
+	return out
+}
+
+// checkTopology does what redis-cli --cluster check does with CLUSTER
+// NODES, from CLUSTER SHARDS: every slot has an owner, every node answers
+// and sees the same owner for every slot as the node asked first, and every
+// node is online.
+func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Context, string) (*slotmap.Topology, error)) []checkResult {
+	var checks []checkResult
+	if n := t.Covered(); n == slotmap.SlotCount {
+		checks = append(checks, checkResult{true, fmt.Sprintf("all %d slots covered", slotmap.SlotCount)})
+	} else {
+		checks = append(checks, checkResult{false, fmt.Sprintf("%d of %d slots not covered: %s",
+			slotmap.SlotCount-n, slotmap.SlotCount, strings.Join(uncovered(t), ","))})
+	}
+
+	// Each node's own view, asked all at once: a view that differs from the
+	// first node's means the cluster has not converged (a migration or
+	// failover in progress, or a partition).
+	addrs := t.Addrs()
+	views := make([]*slotmap.Topology, len(addrs))
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Go(func() { views[i], errs[i] = ask(ctx, a) })
+	}
+	wg.Wait()
+	agree, answered := true, 0
+	for i, a := range addrs {
+		node := t.Node(a)
+		switch {
+		case errs[i] != nil && node.Health == slotmap.HealthFailed:
+			// The cluster knows: reported below with the node's health.
+		case errs[i] != nil:
+			agree = false
+			checks = append(checks, checkResult{false, fmt.Sprintf("%s %s does not answer: %v", node.Role, a, errs[i])})
+		default:
+			answered++
+			if n, slot := differ(t, views[i]); n > 0 {
+				agree = false
+				checks = append(checks, checkResult{false, fmt.Sprintf("%s %s disagrees about %d slots: slot %d is served by %s there, by %s here",
+					node.Role, a, n, slot, ownerAddr(views[i], slot), ownerAddr(t, slot))})
+			}
+		}
+	}
+	switch {
+	case agree && answered == len(addrs):
+		checks = append(checks, checkResult{true, fmt.Sprintf("all %d nodes agree about the slots", len(addrs))})
+	case agree:
+		checks = append(checks, checkResult{true, fmt.Sprintf("the %d nodes that answer agree about the slots", answered)})
+	}
+
+	online := true
+	for _, a := range addrs {
+		n := t.Node(a)
+		switch n.Health {
+		case slotmap.HealthOnline:
+		case slotmap.HealthUnknown:
+			// CLUSTER SLOTS does not say; answering was checked above.
+		default:
+			online = false
+			what := n.Health.String()
+			if n.Health == slotmap.HealthFailed {
+				what = "marked failed by the cluster"
+			}
+			checks = append(checks, checkResult{false, fmt.Sprintf("%s %s is %s", n.Role, a, what)})
+		}
+	}
+	if online {
+		checks = append(checks, checkResult{true, fmt.Sprintf("no node is marked failed or loading (%d nodes)", len(addrs))})
+	}
+	return checks
+}
+
+// differ counts the slots whose owner differs between two views and returns
+// the first of them. Owners compare by node id (an endpoint may be written
+// differently by different nodes), by address when a view has no ids.
+func differ(a, b *slotmap.Topology) (n, first int) {
+	first = -1
+	for s := 0; s < slotmap.SlotCount; s++ {
+		if owner(a, s) != owner(b, s) {
+			if n == 0 {
+				first = s
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+func owner(t *slotmap.Topology, slot int) string {
+	sh, err := t.Shard(slot)
+	if err != nil {
+		return ""
+	}
+	if sh.Primary.ID != "" {
+		return sh.Primary.ID
+	}
+	return sh.Primary.Addr
+}
+
+func ownerAddr(t *slotmap.Topology, slot int) string {
+	sh, err := t.Shard(slot)
+	if err != nil {
+		return "no node"
+	}
+	return sh.Primary.Addr
+}
+
+func printTopology(w io.Writer, r topologyReport) {
+	nodes := 0
+	zones := false
+	for _, sh := range r.Shards {
+		nodes += len(sh.Nodes)
+		for _, n := range sh.Nodes {
+			zones = zones || n.AvailabilityZone != ""
+		}
+	}
+	fmt.Fprintf(w, "cluster seen from %s: %d shards, %d nodes, %d of %d slots covered\n\n",
+		r.From, len(r.Shards), nodes, r.Covered, slotmap.SlotCount)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "SHARD\tSLOTS\tROLE\tENDPOINT\tHEALTH\tOFFSET\tLAG\tNODE ID"
+	if zones {
+		head += "\tZONE"
+	}
+	fmt.Fprintln(tw, head)
+	for i, sh := range r.Shards {
+		primary := sh.Nodes[0]
+		for j, n := range sh.Nodes {
+			shard, slots := "", ""
+			if j == 0 {
+				shard, slots = fmt.Sprint(i+1), shardSlots(sh)
+			}
+			offset, lag := "-", "-"
+			if n.Health != slotmap.HealthUnknown.String() {
+				offset = fmt.Sprint(n.ReplOffset)
+				if j > 0 {
+					lag = fmt.Sprint(primary.ReplOffset - n.ReplOffset)
+				}
+			}
+			line := strings.Join([]string{shard, slots, n.Role, n.Addr, n.Health, offset, lag, n.ID}, "\t")
+			if zones {
+				line += "\t" + n.AvailabilityZone
+			}
+			fmt.Fprintln(tw, line)
+		}
+	}
+	tw.Flush()
+	if len(r.Uncovered) > 0 {
+		fmt.Fprintf(w, "\nnot covered: %s\n", strings.Join(r.Uncovered, ","))
+	}
+	fmt.Fprintln(w)
+	for _, c := range r.Checks {
+		mark := "[OK]"
+		if !c.OK {
+			mark = "[ERR]"
+		}
+		fmt.Fprintf(w, "%s %s\n", mark, c.Text)
+	}
+}
+
+// shardSlots is a shard's ranges for the table: the first few of them (a
+// resharded cluster can leave many) and the number of slots.
+func shardSlots(sh shardReport) string {
+	if len(sh.Ranges) == 0 {
+		return "(none)"
+	}
+	const show = 4
+	s := strings.Join(sh.Ranges[:min(show, len(sh.Ranges))], ",")
+	if len(sh.Ranges) > show {
+		s += fmt.Sprintf(",… (%d ranges)", len(sh.Ranges))
+	}
+	return fmt.Sprintf("%s (%d)", s, sh.Slots)
+}

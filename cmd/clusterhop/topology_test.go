@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clusterhop/clusterhop/clustertest"
+	"github.com/clusterhop/clusterhop/integration/cluster"
+	"github.com/clusterhop/clusterhop/slotmap"
+)
+
+// TestTopologyFake prints a healthy fake cluster as a table: each shard's
+// ranges, its primary and replica with endpoint, health, offset, lag and
+// node id, the three checks passed, and PASS.
+func TestTopologyFake(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	var out, errOut bytes.Buffer
+	code := run([]string{"topology", "--addr", c.Primary(1)}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	text := out.String()
+	t.Log("\n" + text)
+
+	assert.Contains(t, text, "cluster seen from "+c.Primary(1)+": 3 shards, 6 nodes, 16384 of 16384 slots covered\n")
+	ranges := []string{"0-5460 (5461)", "5461-10922 (5462)", "10923-16383 (5461)"}
+	for i := range 3 {
+		p, r := c.Primary(i), c.Replicas(i)[0]
+		assert.Regexp(t, fmt.Sprintf(`(?m)^%d +%s +primary +%s +online +\d+ +- +%s$`,
+			i+1, regexp.QuoteMeta(ranges[i]), regexp.QuoteMeta(p), c.NodeID(p)), text)
+		assert.Regexp(t, fmt.Sprintf(`(?m)^ +replica +%s +online +\d+ +0 +%s$`,
+			regexp.QuoteMeta(r), c.NodeID(r)), text, "replica of shard %d follows it", i+1)
+	}
+	assert.Contains(t, text, "\n[OK] all 16384 slots covered\n[OK] all 6 nodes agree about the slots\n[OK] no node is marked failed or loading (6 nodes)\n")
+	assert.Equal(t, "PASS: 3 shards, 6 nodes, every slot covered, every node online and agreeing\n", errOut.String())
+}
+
+func TestTopologyFakeJSON(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 2})
+	var out, errOut bytes.Buffer
+	code := run([]string{"topology", "--addr", c.Replicas(2)[1], "--json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	var rep topologyReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+
+	assert.Equal(t, c.Replicas(2)[1], rep.From)
+	assert.Equal(t, 16384, rep.Covered)
+	assert.Empty(t, rep.Uncovered)
+	require.Len(t, rep.Shards, 3)
+	slots := 0
+	for i, sh := range rep.Shards {
+		slots += sh.Slots
+		require.Len(t, sh.Nodes, 3, "a primary and two replicas")
+		assert.Equal(t, nodeReport{ID: c.NodeID(c.Primary(i)), Addr: c.Primary(i), Role: "primary", Health: "online",
+			ReplOffset: sh.Nodes[0].ReplOffset}, sh.Nodes[0])
+		var replicas []string
+		for _, n := range sh.Nodes[1:] {
+			assert.Equal(t, "replica", n.Role)
+			assert.Equal(t, "online", n.Health)
+			assert.Equal(t, c.NodeID(n.Addr), n.ID)
+			replicas = append(replicas, n.Addr)
+		}
+		assert.ElementsMatch(t, c.Replicas(i), replicas)
+	}
+	assert.Equal(t, []string{"0-5460"}, rep.Shards[0].Ranges)
+	assert.Equal(t, 16384, slots)
+	require.Len(t, rep.Checks, 3)
+	for _, ch := range rep.Checks {
+		assert.True(t, ch.OK, ch.Text)
+	}
+}
+
+// TestTopologyFakeProblems: uncovered slots and a failed node are each
+// reported, and the command fails with them.
+func TestTopologyFakeProblems(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	dead := c.Replicas(1)[0]
+	require.NoError(t, c.DelSlots(100, 199))
+	require.NoError(t, c.KillNode(dead))
+
+	var out, errOut bytes.Buffer
+	code := run([]string{"topology", "--addr", c.Primary(0)}, &out, &errOut)
+	assert.Equal(t, 1, code)
+	text := out.String()
+	t.Log("\n" + text)
+	assert.Contains(t, text, "16284 of 16384 slots covered")
+	assert.Regexp(t, `(?m)^1 +0-99,200-5460 \(5361\) +primary `, text)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^ +replica +%s +fail `, regexp.QuoteMeta(dead)), text)
+	assert.Contains(t, text, "\nnot covered: 100-199\n")
+	assert.Contains(t, text, "[ERR] 100 of 16384 slots not covered: 100-199\n")
+	assert.Contains(t, text, "[OK] the 5 nodes that answer agree about the slots\n")
+	assert.Contains(t, text, "[ERR] replica "+dead+" is marked failed by the cluster\n")
+	assert.Equal(t, "FAIL: 100 of 16384 slots not covered: 100-199; replica "+dead+" is marked failed by the cluster\n", errOut.String())
+}
+
+// TestTopologyNodeNotAnswering: a node the cluster believes healthy that
+// refuses connections is a problem of its own.
+func TestTopologyNodeNotAnswering(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	gone := c.Replicas(2)[0]
+	require.NoError(t, c.CloseListener(gone))
+
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, run([]string{"topology", "--addr", c.Primary(0)}, &out, &errOut))
+	assert.Contains(t, out.String(), "[ERR] replica "+gone+" does not answer: ")
+	assert.Contains(t, out.String(), "connection refused")
+	assert.NotContains(t, out.String(), "agree")
+	assert.True(t, strings.HasPrefix(errOut.String(), "FAIL: replica "+gone+" does not answer"), errOut.String())
+}
+
+func TestTopologyUnreachable(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, run([]string{"topology", "--addr", "127.0.0.1:1", "--timeout", "2s"}, &out, &errOut))
+	assert.Empty(t, out.String())
+	assert.Regexp(t, `^FAIL: asking 127\.0\.0\.1:1 for the topology: .*connection refused\n$`, errOut.String())
+}
+
+// TestTopologyDisagreement: a node whose own view routes slots elsewhere
+// (a migration half done, a partition) is named with the first such slot.
+func TestTopologyDisagreement(t *testing.T) {
+	a, b := "127.0.0.1:7000", "127.0.0.1:7001"
+	view := func(split int, from string) *slotmap.Topology {
+		top, err := slotmap.ParseSlots([]redis.ClusterSlot{
+			{Start: 0, End: split - 1, Nodes: []redis.ClusterNode{{ID: "aaaa", Addr: a}}},
+			{Start: split, End: 16383, Nodes: []redis.ClusterNode{{ID: "bbbb", Addr: b}}},
+		}, from)
+		require.NoError(t, err)
+		return top
+	}
+	mine := view(8192, a)
+	ask := func(_ context.Context, addr string) (*slotmap.Topology, error) {
+		if addr == b {
+			return view(8001, b), nil
+		}
+		return view(8192, a), nil
+	}
+	checks := checkTopology(context.Background(), mine, ask)
+	assert.Equal(t, []checkResult{
+		{true, "all 16384 slots covered"},
+		{false, "primary 127.0.0.1:7001 disagrees about 191 slots: slot 8001 is served by 127.0.0.1:7001 there, by 127.0.0.1:7000 here"},
+		{true, "no node is marked failed or loading (2 nodes)"},
+	}, checks)
+
+	refused := func(_ context.Context, addr string) (*slotmap.Topology, error) {
+		if addr == b {
+			return nil, errors.New("connection refused")
+		}
+		return view(8192, a), nil
+	}
+	checks = checkTopology(context.Background(), mine, refused)
+	assert.Equal(t, checkResult{false, "primary 127.0.0.1:7001 does not answer: connection refused"}, checks[1])
+}
+
+// TestTopologyConnectionFlags: --user, --password (or $REDISCLI_AUTH) and
+// --tls with --tls-ca or --tls-insecure reach the node's first command.
+func TestTopologyConnectionFlags(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+
+	for _, tc := range []struct {
+		name  string
+		tls   bool
+		flags []string
+		env   string
+		want  string // in the first command; "" for none (the handshake fails)
+	}{
+		{name: "user and password", flags: []string{"--user", "app", "--password", "s3cret"}, want: "AUTH app s3cret"},
+		{name: "REDISCLI_AUTH", env: "fromenv", want: "fromenv"},
+		{name: "password flag over REDISCLI_AUTH", flags: []string{"--password", "flag"}, env: "fromenv", want: "flag"},
+		{name: "tls with CA", tls: true, flags: []string{"--tls", "--tls-ca", ca, "--user", "app", "--password", "x"}, want: "AUTH app x"},
+		{name: "tls insecure", tls: true, flags: []string{"--tls", "--tls-insecure", "--password", "y"}, want: "y"},
+		{name: "tls with system roots", tls: true, flags: []string{"--tls", "--password", "z"}},
+		{name: "plain to a tls node", tls: true, flags: []string{"--password", "z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("REDISCLI_AUTH", tc.env)
+			var ln net.Listener
+			var err error
+			if tc.tls {
+				ln, err = tls.Listen("tcp", "127.0.0.1:0", srv.TLS.Clone())
+			} else {
+				ln, err = net.Listen("tcp", "127.0.0.1:0")
+			}
+			require.NoError(t, err)
+			first := firstCommand(ln)
+			args := append([]string{"topology", "--addr", ln.Addr().String(), "--timeout", "2s"}, tc.flags...)
+			var out, errOut bytes.Buffer
+			assert.Equal(t, 1, run(args, &out, &errOut), "the node hangs up after the first command")
+			ln.Close()
+			got := strings.Join(<-first, " ")
+			if tc.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Contains(t, strings.ToLower(got), strings.ToLower(tc.want))
+			}
+			assert.True(t, strings.HasPrefix(errOut.String(), "FAIL: asking "), errOut.String())
+		})
+	}
+}
+
+// firstCommand reads the first RESP command of each connection to ln and
+// hangs up; the channel gets the words of the first one, or nothing when
+// no command came (a failed TLS handshake).
+func firstCommand(ln net.Listener) <-chan []string {
+	ch := make(chan []string, 1)
+	go func() {
+		var words []string
+		defer func() { ch <- words }()
+		for words == nil {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			words = readCommand(bufio.NewReader(c))
+			c.Close()
+		}
+	}()
+	return ch
+}
+
+func readCommand(r *bufio.Reader) []string {
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "*") {
+		return nil
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	words := []string{}
+	for range n {
+		if _, err := r.ReadString('\n'); err != nil { // $len
+			return words
+		}
+		w, err := r.ReadString('\n')
+		if err != nil {
+			return words
+		}
+		words = append(words, strings.TrimSpace(w))
+	}
+	return words
+}
+
+// TestTopologyRealCluster reads a real cluster's CLUSTER SHARDS.
+func TestTopologyRealCluster(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
+	var out, errOut bytes.Buffer
+	code := run([]string{"topology", "--addr", c.Primaries()[0]}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+	t.Logf("%s %s:\n%s%s", c.Server(), c.Version(), out.String(), errOut.String())
+	assert.Contains(t, out.String(), "3 shards, 6 nodes, 16384 of 16384 slots covered")
+	assert.Contains(t, errOut.String(), "PASS: 3 shards, 6 nodes")
+
+	out.Reset()
+	errOut.Reset()
+	code = run([]string{"topology", "--addr", c.Replicas(c.Primaries()[1])[0], "--json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	var rep topologyReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+	require.Len(t, rep.Shards, 3)
+	slots := 0
+	for _, sh := range rep.Shards {
+		slots += sh.Slots
+		require.Len(t, sh.Nodes, 2, "%+v", sh)
+		p, r := sh.Nodes[0], sh.Nodes[1]
+		assert.Equal(t, "primary", p.Role)
+		assert.Equal(t, c.NodeID(p.Addr), p.ID)
+		assert.Equal(t, "online", p.Health)
+		assert.Equal(t, "replica", r.Role)
+		assert.Equal(t, c.Replicas(p.Addr), []string{r.Addr})
+		assert.Equal(t, c.NodeID(r.Addr), r.ID)
+		assert.Equal(t, "online", r.Health)
+		for _, s := range c.SlotsOf(p.Addr)[:1] {
+			sh0, err := rangesHold(sh.Ranges, s)
+			require.NoError(t, err)
+			assert.True(t, sh0, "slot %d of %s in %v", s, p.Addr, sh.Ranges)
+		}
+	}
+	assert.Equal(t, 16384, slots)
+}
+
+// rangesHold reports whether one of the "start-end" ranges holds slot.
+func rangesHold(ranges []string, slot int) (bool, error) {
+	for _, r := range ranges {
+		var a, b int
+		if _, err := fmt.Sscanf(r, "%d-%d", &a, &b); err != nil {
+			return false, err
+		}
+		if a <= slot && slot <= b {
+			return true, nil
+		}
+	}
+	return false, nil
+}
