@@ -168,12 +168,11 @@ func (r router) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipe
 // means a bug, reported rather than a panic.
 var errNoNext = errors.New("redirect: internal error: an attempt through a hook chain the client does not have")
 
-// ready loads the topology if it has never been loaded.
+// ready loads the topology if it has never been loaded, and starts the
+// RouteByLatency measurements in the background.
 func (c *Client) ready(ctx context.Context) error {
-	if c.e.slots.Load() == nil {
-		if err := c.e.slots.Refresh(ctx, slotmap.ReasonInitial); err != nil {
-			return fmt.Errorf("redirect: loading the cluster topology: %w", err)
-		}
+	if err := c.e.load(ctx); err != nil {
+		return err
 	}
 	if c.e.opts.RouteByLatency {
 		c.latency.start(c.e)
@@ -200,7 +199,9 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	case slot < 0 && flags&slotmap.FlagAllPrimaries != 0:
-		return c.broadcast(ctx, cmd)
+		return c.broadcast(ctx, cmd, flags)
+	case c.e.opts.RouteByLatency && flags&slotmap.FlagReadOnly != 0:
+		c.latency.await(ctx)
 	}
 	t, err := c.route(slot, flags)
 	if err != nil {

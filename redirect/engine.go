@@ -159,6 +159,25 @@ func (e *engine) process(ctx context.Context, cmd redis.Cmder, t target, v via) 
 	return err
 }
 
+// load fetches the first topology, through the attempt step like any
+// command: a seed that refuses the connection or times out is retried
+// within the policy's budgets and the caller's deadline, and a failure is
+// typed (errors.Is(err, classify.ErrConnection), ...), wrapped in a
+// *retry.GiveUpError when the policy gave up.
+func (e *engine) load(ctx context.Context) error {
+	if e.slots.Load() != nil {
+		return nil
+	}
+	j := job{name: "cluster shards", fetch: true, at: target{addr: e.opts.Seeds[0]}}
+	send := func(target) error {
+		if err := e.slots.Refresh(ctx, slotmap.ReasonInitial); err != nil {
+			return fmt.Errorf("redirect: loading the cluster topology: %w", err)
+		}
+		return nil
+	}
+	return e.run(ctx, &j, send, func(t target) target { return t })
+}
+
 // succeeded refunds the retry budget and closes the node's breaker.
 func (e *engine) succeeded(t target) {
 	e.budget.Success()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clusterhop/clusterhop/classify"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
@@ -125,7 +126,12 @@ func keySlot(arg any) int {
 // as go-redis's ClusterClient does, and merges the replies: counts add up,
 // lists are concatenated, a status or a script's SHA1 is the first node's
 // once every node agreed.
-func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
+//
+// With FlagOneSucceeded (SCRIPT KILL, FUNCTION KILL: only the node running
+// the script can kill it) the command succeeds when any primary succeeds,
+// and fails with a primary's own error (NOTBUSY when no node was busy)
+// only when none did.
+func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder, flags slotmap.Flags) error {
 	topo := c.e.slots.Load()
 	args := cmd.Args()
 	var parts []redis.Cmder
@@ -161,7 +167,11 @@ func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
-	if err := c.e.processPipeline(ctx, parts, groups, via{}); err != nil {
+	err := c.e.processPipeline(ctx, parts, groups, via{})
+	if flags&slotmap.FlagOneSucceeded != 0 {
+		parts, err = oneSucceeded(parts)
+	}
+	if err != nil {
 		cmd.SetErr(err)
 		return err
 	}
@@ -198,4 +208,29 @@ func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder) error {
 		out.SetVal(and)
 	}
 	return nil
+}
+
+// oneSucceeded returns the parts that succeeded, or, when none did, the
+// error to report: the first that is not NOTBUSY (a node that could not be
+// asked, or refused), else NOTBUSY.
+func oneSucceeded(parts []redis.Cmder) ([]redis.Cmder, error) {
+	var ok []redis.Cmder
+	var first, notBusy error
+	for _, p := range parts {
+		switch err := p.Err(); {
+		case err == nil:
+			ok = append(ok, p)
+		case classify.KindOf(err) == classify.KindNotBusy:
+			notBusy = err
+		case first == nil:
+			first = err
+		}
+	}
+	switch {
+	case len(ok) > 0:
+		return ok, nil
+	case first != nil:
+		return nil, first
+	}
+	return nil, notBusy
 }

@@ -18,16 +18,36 @@ const latencyInterval = 5 * time.Second
 type latencies struct {
 	view atomic.Pointer[map[string]time.Duration]
 
-	once  sync.Once // the first measurement, before the first routed read
-	every ticker    // the later ones
+	once  sync.Once     // starts the measurements
+	first chan struct{} // closed when the first measurement is done
+	every ticker        // the measurements, on a goroutine of their own
 }
 
-// start measures every node now, then every latencyInterval until stop.
+// start measures every node in the background, at once and then every
+// latencyInterval until stop. No command waits for it but a routed read,
+// and only for the first measurement (await).
 func (l *latencies) start(e *engine) {
 	l.once.Do(func() {
-		l.measure(context.Background(), e)
-		l.every.start(latencyInterval, func(ctx context.Context) { l.measure(ctx, e) })
+		first := make(chan struct{})
+		l.first = first
+		var done sync.Once
+		started := l.every.startNow(latencyInterval, func(ctx context.Context) {
+			l.measure(ctx, e)
+			done.Do(func() { close(first) })
+		})
+		if !started { // closed before its first read: nothing to wait for
+			close(first)
+		}
 	})
+}
+
+// await waits for the first measurement, or until ctx ends: a read routed
+// before it would go to a node picked at random.
+func (l *latencies) await(ctx context.Context) {
+	select {
+	case <-l.first:
+	case <-ctx.Done():
+	}
 }
 
 func (l *latencies) stop() { l.every.stop() }

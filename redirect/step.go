@@ -28,6 +28,10 @@ type job struct {
 	// a failure is explained and returned instead.
 	pinned bool
 
+	// fetch: each attempt is itself a topology refresh (the first load),
+	// so a retry's wait need not ask for one.
+	fetch bool
+
 	at target      // where the next attempt goes
 	st retry.State // the policy's counters; started at the first failure
 }
@@ -189,6 +193,7 @@ func (e *engine) resume(ctx context.Context, j *job, d retry.Decision, err error
 		case retry.ActionRedirect:
 		case retry.ActionRetry:
 			prev := j.at
+			d.Refresh = d.Refresh && !j.fetch
 			if perr := e.pause(ctx, d, err, func() bool { return reroute(prev) != prev }); perr != nil {
 				return e.interrupted(j, perr)
 			}

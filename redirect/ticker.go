@@ -19,16 +19,29 @@ type ticker struct {
 // start runs fn every interval, unless the ticker runs or was stopped. fn's
 // context ends at stop.
 func (t *ticker) start(interval time.Duration, fn func(ctx context.Context)) {
+	t.run(interval, fn, false)
+}
+
+// startNow is start with a first run of fn at once. It reports whether it
+// started: not when the ticker runs already or was stopped.
+func (t *ticker) startNow(interval time.Duration, fn func(ctx context.Context)) bool {
+	return t.run(interval, fn, true)
+}
+
+func (t *ticker) run(interval time.Duration, fn func(ctx context.Context), now bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.cancel != nil || t.stopped {
-		return
+		return false
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		if now {
+			fn(ctx)
+		}
 		tk := time.NewTicker(interval)
 		defer tk.Stop()
 		for {
@@ -40,6 +53,7 @@ func (t *ticker) start(interval time.Duration, fn func(ctx context.Context)) {
 			}
 		}
 	}()
+	return true
 }
 
 // stop ends the goroutine and waits for it.
