@@ -40,8 +40,9 @@ func topologyFlags() (*flag.FlagSet, *topologyConfig) {
 			"endpoint, health, replication offset, lag behind the primary (bytes) and node id.\n\n"+
 			"Then, like redis-cli --cluster check, it asks every node for its own view and\n"+
 			"checks that all 16384 slots are covered, that every node answers and agrees\n"+
-			"about which node serves each slot, and that every node is online. The last\n"+
-			"line, on stderr, is PASS, or FAIL and the problems (exit status 1).\n\nFlags:")
+			"about which node serves each slot, and that no node is marked failed (a\n"+
+			"loading replica is a warning). The last line, on stderr, is PASS, or FAIL and\n"+
+			"the problems (exit status 1).\n\nFlags:")
 		printFlags(fs)
 	}
 	return fs, cfg
@@ -72,10 +73,17 @@ type nodeReport struct {
 	AvailabilityZone string `json:"availability_zone,omitempty"`
 }
 
+// checkResult is one check's outcome. A warning does not fail the command.
 type checkResult struct {
-	OK   bool   `json:"ok"`
-	Text string `json:"text"`
+	Level string `json:"level"` // "ok", "warn" or "error"
+	Text  string `json:"text"`
 }
+
+const (
+	levelOK    = "ok"
+	levelWarn  = "warn"
+	levelError = "error"
+)
 
 func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 	fs, cfg := topologyFlags()
@@ -120,15 +128,27 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 		printTopology(stdout, rep)
 	}
 	var problems []string
+	warnings := 0
 	for _, c := range rep.Checks {
-		if !c.OK {
+		switch c.Level {
+		case levelError:
 			problems = append(problems, c.Text)
+		case levelWarn:
+			warnings++
 		}
 	}
 	if len(problems) > 0 {
 		return "", errors.New(strings.Join(problems, "; "))
 	}
-	return fmt.Sprintf("%d shards, %d nodes, every slot covered, every node online and agreeing", len(rep.Shards), len(topo.Addrs())), nil
+	pass := fmt.Sprintf("%d shards, %d nodes, every slot covered, every node answers and agrees", len(rep.Shards), len(topo.Addrs()))
+	switch warnings {
+	case 0:
+	case 1:
+		pass += "; 1 warning"
+	default:
+		pass += fmt.Sprintf("; %d warnings", warnings)
+	}
+	return pass, nil
 }
 
 // describe turns a view into the report's shards, ordered by their first
@@ -194,9 +214,9 @@ func uncovered(t *slotmap.Topology) []string {
 func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Context, string) (*slotmap.Topology, error)) []checkResult {
 	var checks []checkResult
 	if n := t.Covered(); n == slotmap.SlotCount {
-		checks = append(checks, checkResult{true, fmt.Sprintf("all %d slots covered", slotmap.SlotCount)})
+		checks = append(checks, checkResult{levelOK, fmt.Sprintf("all %d slots covered", slotmap.SlotCount)})
 	} else {
-		checks = append(checks, checkResult{false, fmt.Sprintf("%d of %d slots not covered: %s",
+		checks = append(checks, checkResult{levelError, fmt.Sprintf("%d of %d slots not covered: %s",
 			slotmap.SlotCount-n, slotmap.SlotCount, strings.Join(uncovered(t), ","))})
 	}
 
@@ -219,41 +239,40 @@ func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Co
 			// The cluster knows: reported below with the node's health.
 		case errs[i] != nil:
 			agree = false
-			checks = append(checks, checkResult{false, fmt.Sprintf("%s %s does not answer: %v", node.Role, a, errs[i])})
+			checks = append(checks, checkResult{levelError, fmt.Sprintf("%s %s does not answer: %v", node.Role, a, errs[i])})
 		default:
 			answered++
 			if n, slot := differ(t, views[i]); n > 0 {
 				agree = false
-				checks = append(checks, checkResult{false, fmt.Sprintf("%s %s disagrees about %d slots: slot %d is served by %s there, by %s here",
+				checks = append(checks, checkResult{levelError, fmt.Sprintf("%s %s disagrees about %d slots: slot %d is served by %s there, by %s here",
 					node.Role, a, n, slot, ownerAddr(views[i], slot), ownerAddr(t, slot))})
 			}
 		}
 	}
 	switch {
 	case agree && answered == len(addrs):
-		checks = append(checks, checkResult{true, fmt.Sprintf("all %d nodes agree about the slots", len(addrs))})
+		checks = append(checks, checkResult{levelOK, fmt.Sprintf("all %d nodes agree about the slots", len(addrs))})
 	case agree:
-		checks = append(checks, checkResult{true, fmt.Sprintf("the %d nodes that answer agree about the slots", answered)})
+		checks = append(checks, checkResult{levelOK, fmt.Sprintf("the %d nodes that answer agree about the slots", answered)})
 	}
 
-	online := true
+	failed := 0
 	for _, a := range addrs {
 		n := t.Node(a)
 		switch n.Health {
-		case slotmap.HealthOnline:
-		case slotmap.HealthUnknown:
-			// CLUSTER SLOTS does not say; answering was checked above.
-		default:
-			online = false
-			what := n.Health.String()
-			if n.Health == slotmap.HealthFailed {
-				what = "marked failed by the cluster"
-			}
-			checks = append(checks, checkResult{false, fmt.Sprintf("%s %s is %s", n.Role, a, what)})
+		case slotmap.HealthFailed:
+			failed++
+			checks = append(checks, checkResult{levelError, fmt.Sprintf("%s %s is marked failed by the cluster", n.Role, a)})
+		case slotmap.HealthLoading:
+			// The server reports a replica loading while its replication
+			// offset is 0: syncing with its primary, or attached to one
+			// that has replicated nothing yet. Clients do not read from it
+			// until then, but nothing is wrong.
+			checks = append(checks, checkResult{levelWarn, fmt.Sprintf("%s %s is loading (syncing, or nothing replicated yet): not serving reads", n.Role, a)})
 		}
 	}
-	if online {
-		checks = append(checks, checkResult{true, fmt.Sprintf("no node is marked failed or loading (%d nodes)", len(addrs))})
+	if failed == 0 {
+		checks = append(checks, checkResult{levelOK, fmt.Sprintf("no node is marked failed (%d nodes)", len(addrs))})
 	}
 	return checks
 }
@@ -337,10 +356,7 @@ func printTopology(w io.Writer, r topologyReport) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
-		mark := "[OK]"
-		if !c.OK {
-			mark = "[ERR]"
-		}
+		mark := map[string]string{levelOK: "[OK]", levelWarn: "[WARN]", levelError: "[ERR]"}[c.Level]
 		fmt.Fprintf(w, "%s %s\n", mark, c.Text)
 	}
 }
