@@ -264,3 +264,41 @@ func TestDemoOnRealClusterWithReshard(t *testing.T) {
 	assert.Len(t, rep.Timeline, 2, "%v", rep.Timeline)
 	assert.Positive(t, rep.Redirects["MOVED"]+rep.Redirects["ASK"], "the clients met the resharding: %v", rep.Redirects)
 }
+
+// TestConnectionFlagsRealCluster runs every command that takes --addr
+// against a real cluster that serves TLS only and has the default user
+// off, with --tls --tls-ca --user --password.
+func TestConnectionFlagsRealCluster(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Config{Primaries: 3, TLS: true, Users: []string{"ops on >opspass ~* &* +@all"}})
+	addr := c.Primaries()[0]
+	conn := []string{"--addr", addr, "--tls", "--tls-ca", c.CAFile(), "--user", "ops", "--password", "opspass"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{"topology", append([]string{"topology"}, conn...), 0, "PASS: 3 shards, 3 nodes"},
+		{"demo", append([]string{"demo", "--duration", "2s", "--clients", "4"}, conn...), 0, "PASS: "},
+		{"bench", append([]string{"bench", "--duration", "200ms", "--rounds", "1", "--concurrency", "2", "--workload", "getset"}, conn...), 0, "PASS: 3 measurements"},
+		{"wrong password", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile(), "--user", "ops", "--password", "nope"}, 1, "WRONGPASS"},
+		{"no tls", []string{"topology", "--addr", addr, "--user", "ops", "--password", "opspass", "--timeout", "2s"}, 1, "FAIL: asking " + addr},
+		{"untrusted CA", []string{"topology", "--addr", addr, "--tls", "--user", "ops", "--password", "opspass"}, 1, "certificate"},
+		{"no user", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile()}, 1, "FAIL: asking " + addr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("REDISCLI_AUTH", "")
+			var out, errOut bytes.Buffer
+			code := run(tc.args, &out, &errOut)
+			assert.Equal(t, tc.code, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+			assert.Contains(t, errOut.String(), tc.want)
+			lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+			t.Log(lines[len(lines)-1])
+			if tc.code == 0 {
+				assert.True(t, strings.HasPrefix(lines[len(lines)-1], "PASS"), errOut.String())
+			} else {
+				assert.True(t, strings.HasPrefix(lines[len(lines)-1], "FAIL: "), errOut.String())
+			}
+		})
+	}
+}
