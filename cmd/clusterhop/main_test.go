@@ -281,10 +281,11 @@ func TestConnectionFlagsRealCluster(t *testing.T) {
 		{"topology", append([]string{"topology"}, conn...), 0, "PASS: 3 shards, 3 nodes"},
 		{"demo", append([]string{"demo", "--duration", "2s", "--clients", "4"}, conn...), 0, "PASS: "},
 		{"bench", append([]string{"bench", "--duration", "200ms", "--rounds", "1", "--concurrency", "2", "--workload", "getset"}, conn...), 0, "PASS: 3 measurements"},
-		{"wrong password", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile(), "--user", "ops", "--password", "nope"}, 1, "WRONGPASS"},
-		{"no tls", []string{"topology", "--addr", addr, "--user", "ops", "--password", "opspass", "--timeout", "2s"}, 1, "FAIL: asking " + addr},
+		{"wrong password", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile(), "--user", "ops", "--password", "nope"}, 1,
+			"FAIL: asking " + addr + " for the topology: WRONGPASS invalid username-password pair or user is disabled.\n"},
+		{"no tls", []string{"topology", "--addr", addr, "--user", "ops", "--password", "opspass", "--timeout", "2s"}, 1, "(if the node serves TLS only, add --tls)\n"},
 		{"untrusted CA", []string{"topology", "--addr", addr, "--tls", "--user", "ops", "--password", "opspass"}, 1, "certificate"},
-		{"no user", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile()}, 1, "FAIL: asking " + addr},
+		{"no user", []string{"topology", "--addr", addr, "--tls", "--tls-ca", c.CAFile()}, 1, "FAIL: asking " + addr + " for the topology: NOAUTH Authentication required.\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("REDISCLI_AUTH", "")

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -108,11 +109,21 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
+		// A PING first, so that a refused login or certificate is reported
+		// once, as itself, rather than as the failure of both topology
+		// commands.
+		if err := c.Ping(ctx).Err(); err != nil {
+			return nil, err
+		}
 		return slotmap.Fetch(ctx, c, addr, conn.TLSConfig != nil)
 	}
 	ctx := context.Background()
 	topo, err := ask(ctx, cfg.addr)
 	if err != nil {
+		// A TLS-only node hangs up on a plain-text client.
+		if conn.TLSConfig == nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+			return "", fmt.Errorf("asking %s for the topology: %w (if the node serves TLS only, add --tls)", cfg.addr, err)
+		}
 		return "", fmt.Errorf("asking %s for the topology: %w", cfg.addr, err)
 	}
 	rep := describe(topo, cfg.addr)
