@@ -1,16 +1,23 @@
 # clusterhop — see README.md. Every target works on a fresh Debian machine
-# with only Go installed; `test` installs redis-server when it may.
+# with only Go installed; `test` installs redis-server and valkey-server when
+# it may.
 
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME      ?= 30s
 BENCHTIME     ?= 1s
 BENCHCOUNT    ?= 6
+# The servers test-latest runs the real-cluster tests against (names from
+# integration/cluster's table): the go-redis upgrade is what it checks, and
+# make test already covers every server.
+LATEST_SERVERS ?= valkey8
+SOAK_SHORT    ?= 60s
 
-.PHONY: test test-unit test-latest lint bench fuzz demo soak server
+.PHONY: test test-unit test-latest lint bench fuzz demo soak soak-short server
 
-# The whole suite: a real Redis cluster for integration/ (started and stopped
-# by the tests themselves), -race everywhere.
+# The whole suite, -race everywhere: real clusters for integration/ (started
+# and stopped by the tests themselves), each real-cluster test once per
+# server (Redis 7 and Valkey 8).
 test: server
 	CLUSTERHOP_INTEGRATION=1 ./scripts/test.sh ./...
 
@@ -18,11 +25,13 @@ test: server
 test-unit:
 	CLUSTERHOP_INTEGRATION=0 ./scripts/test.sh ./...
 
-# The same suite against the newest go-redis release, without touching go.mod.
+# The same suite against the newest go-redis release, without touching go.mod,
+# with the real-cluster tests on LATEST_SERVERS only.
 test-latest: server
-	./scripts/test-latest.sh
+	CLUSTERHOP_SERVERS=$(LATEST_SERVERS) ./scripts/test-latest.sh
 
-# Install redis-server when it is missing and we may (root on Debian).
+# Install redis-server and valkey-server when missing and we may (root on
+# Debian; Valkey from bookworm-backports).
 server:
 	./scripts/ensure-server.sh
 
@@ -43,3 +52,8 @@ demo:
 
 soak: server
 	CLUSTERHOP_INTEGRATION=1 CLUSTERHOP_SOAK=1 $(GO) test -race -run '^TestSoak$$' -timeout 30m -v ./integration/...
+
+# The soak for SOAK_SHORT (default 60s), so CI exercises its checks on every
+# run: at least one slot migration and one graceful failover under traffic.
+soak-short: server
+	CLUSTERHOP_INTEGRATION=1 CLUSTERHOP_SOAK=1 CLUSTERHOP_SOAK_DURATION=$(SOAK_SHORT) $(GO) test -race -count=1 -run '^TestSoak$$' -timeout 10m -v ./integration/

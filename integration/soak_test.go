@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clusterhop/clusterhop/integration/cluster"
@@ -109,7 +110,7 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 
-	events, chaosErr := soakChaos(ctx, end, c, hot, rand.New(rand.NewPCG(42, 7)))
+	chaos, chaosErr := soakChaos(ctx, end, c, hot, rand.New(rand.NewPCG(42, 7)))
 	stopTraffic()
 	wg.Wait()
 	if chaosErr != nil {
@@ -148,7 +149,11 @@ func TestSoak(t *testing.T) {
 		total.violations = append(total.violations, s.violations...)
 	}
 	t.Logf("soak: %v, %d SETs (%d acknowledged), %d GETs, %d keys checked at the end", duration, total.sets, total.acked, total.gets, checked)
-	t.Logf("soak: chaos: %s", events)
+	t.Logf("soak: chaos: %d slot migrations, %d graceful failovers", chaos.migrations, chaos.failovers)
+	// A soak that met no migration or no failover checked nothing the
+	// unit tests do not; even the short CI soak (60s) meets both.
+	assert.Positive(t, chaos.migrations, "slot migrations during the soak")
+	assert.Positive(t, chaos.failovers, "graceful failovers during the soak")
 	t.Logf("soak: errors surfaced by the client: %s", formatCounts(total.errs))
 	if len(total.violations) > 0 {
 		t.Errorf("%d reads returned a value older than an acknowledged write, e.g.:\n%s", len(total.violations), strings.Join(first(total.violations, 10), "\n"))
@@ -193,38 +198,42 @@ func soakWorker(ctx context.Context, cc redis.UniversalClient, keys []soakKey, s
 	}
 }
 
+// chaosCount is what the chaos loop did.
+type chaosCount struct{ migrations, failovers int }
+
 // soakChaos alternates slot migrations and graceful failovers until end,
 // each bounded by ctx, and returns what it did.
-func soakChaos(ctx context.Context, end time.Time, c *cluster.Cluster, hot map[int]bool, rng *rand.Rand) (string, error) {
-	var migrations, failovers int
-	summary := func() string { return fmt.Sprintf("%d slot migrations, %d graceful failovers", migrations, failovers) }
+func soakChaos(ctx context.Context, end time.Time, c *cluster.Cluster, hot map[int]bool, rng *rand.Rand) (chaosCount, error) {
+	var n chaosCount
 	for round := 0; time.Until(end) > soakChaosPause; round++ {
 		time.Sleep(soakChaosPause)
 		if round%2 == 0 {
-			if err := soakMigrate(ctx, c, hot, rng); err != nil {
-				return summary(), err
+			moved, err := soakMigrate(ctx, c, hot, rng)
+			if err != nil {
+				return n, err
 			}
-			migrations++
+			n.migrations += moved
 			continue
 		}
 		primaries := c.Primaries()
 		p := primaries[rng.IntN(len(primaries))]
 		replicas := c.Replicas(p)
 		if len(replicas) == 0 {
-			return summary(), fmt.Errorf("primary %s has no replica", p)
+			return n, fmt.Errorf("primary %s has no replica", p)
 		}
 		if err := c.Failover(ctx, replicas[0], cluster.Graceful); err != nil {
-			return summary(), err
+			return n, err
 		}
-		failovers++
+		n.failovers++
 	}
-	return summary(), nil
+	return n, nil
 }
 
 // soakMigrate moves 1-3 slots that hold soak keys from one random primary
 // to another, a few keys per MIGRATE with pauses between batches so that
-// traffic meets the slot half moved (ASK, TRYAGAIN).
-func soakMigrate(ctx context.Context, c *cluster.Cluster, hot map[int]bool, rng *rand.Rand) error {
+// traffic meets the slot half moved (ASK, TRYAGAIN), and returns how many
+// it moved.
+func soakMigrate(ctx context.Context, c *cluster.Cluster, hot map[int]bool, rng *rand.Rand) (int, error) {
 	primaries := c.Primaries()
 	i := rng.IntN(len(primaries))
 	from, to := primaries[i], primaries[(i+1+rng.IntN(len(primaries)-1))%len(primaries)]
@@ -235,17 +244,19 @@ func soakMigrate(ctx context.Context, c *cluster.Cluster, hot map[int]bool, rng 
 		}
 	}
 	if len(owned) == 0 {
-		return nil
+		return 0, nil
 	}
-	for range 1 + rng.IntN(3) {
-		slot := owned[rng.IntN(len(owned))]
+	// Distinct slots: a slot picked twice would already be on the target.
+	n := min(1+rng.IntN(3), len(owned))
+	for _, i := range rng.Perm(len(owned))[:n] {
+		slot := owned[i]
 		if err := c.BeginMigration(ctx, slot, to); err != nil {
-			return err
+			return 0, err
 		}
 		for {
 			moved, err := c.MigrateKeys(ctx, slot, 2)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if moved == 0 {
 				break
@@ -253,10 +264,10 @@ func soakMigrate(ctx context.Context, c *cluster.Cluster, hot map[int]bool, rng 
 			time.Sleep(10 * time.Millisecond)
 		}
 		if err := c.FinishMigration(ctx, slot); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // hotSlots returns the slots that hold soak keys.
