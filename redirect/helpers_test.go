@@ -61,12 +61,23 @@ type recorder struct {
 	retries   []redirect.RetryEvent
 	giveUps   []redirect.GiveUpEvent
 	refreshes []slotmap.RefreshEvent
+	seq       []string // "redirect KIND" and "retry KIND", in order
 }
 
 func (r *recorder) observer() redirect.Observer {
 	return redirect.Observer{
-		Redirect: func(e redirect.RedirectEvent) { r.mu.Lock(); r.redirects = append(r.redirects, e); r.mu.Unlock() },
-		Retry:    func(e redirect.RetryEvent) { r.mu.Lock(); r.retries = append(r.retries, e); r.mu.Unlock() },
+		Redirect: func(e redirect.RedirectEvent) {
+			r.mu.Lock()
+			r.redirects = append(r.redirects, e)
+			r.seq = append(r.seq, "redirect "+e.Kind.String())
+			r.mu.Unlock()
+		},
+		Retry: func(e redirect.RetryEvent) {
+			r.mu.Lock()
+			r.retries = append(r.retries, e)
+			r.seq = append(r.seq, "retry "+e.Kind.String())
+			r.mu.Unlock()
+		},
 		GiveUp:   func(e redirect.GiveUpEvent) { r.mu.Lock(); r.giveUps = append(r.giveUps, e); r.mu.Unlock() },
 		Refresh:  func(e slotmap.RefreshEvent) { r.mu.Lock(); r.refreshes = append(r.refreshes, e); r.mu.Unlock() },
 	}
@@ -76,4 +87,11 @@ func (r *recorder) counts() (redirects, retries, giveUps int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.redirects), len(r.retries), len(r.giveUps)
+}
+
+// sequence returns the redirects and retries heard, in order.
+func (r *recorder) sequence() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.seq...)
 }

@@ -27,6 +27,11 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 	// What the command holds afterwards is this attempt's outcome, never
 	// a previous attempt's redirection.
 	cmd.SetErr(nil)
+	if err := ctx.Err(); err != nil {
+		err = classify.NotSent(context.Cause(ctx))
+		cmd.SetErr(err)
+		return err
+	}
 	if t.addr == "" {
 		return v.process(ctx, cmd)
 	}
@@ -46,6 +51,11 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v via) {
 	for _, c := range cmds {
 		c.SetErr(nil)
+	}
+	// A context that ended before sending leaves nothing in doubt.
+	if err := ctx.Err(); err != nil {
+		setErr(cmds, classify.NotSent(context.Cause(ctx)))
+		return
 	}
 	if t.addr == "" {
 		if v.pipeline == nil {

@@ -53,6 +53,10 @@ func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 		e.startState(ctx, j)
 	}
 	e.failed(j.at, cause)
+	if classify.KindOf(cause) == classify.KindConnection && !classify.InDoubt(cause) {
+		// A refused connection: a MOVED that sent us there was stale.
+		e.slots.Drop(j.st.Addr)
+	}
 	if j.tx != nil && classify.InDoubt(cause) {
 		j.st.Idempotent = allIdempotent(j.tx)
 	}

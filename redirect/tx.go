@@ -42,6 +42,11 @@ func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, v via
 	for _, c := range cmds {
 		c.SetErr(nil)
 	}
+	if err := ctx.Err(); err != nil {
+		err = classify.NotSent(context.Cause(ctx))
+		setErr(cmds, err)
+		return err
+	}
 	err := e.execTx(ctx, t, cmds, v)
 	if classify.KindOf(err) == classify.KindExecAbort {
 		if cause := e.probeTx(ctx, t, cmds[1:len(cmds)-1]); cause != nil {

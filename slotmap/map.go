@@ -105,6 +105,35 @@ func (m *Map) Patch(slot int, addr string) {
 	}
 }
 
+// Drop forgets the outstanding patches that route slots to addr, for a node
+// that refused a connection: the MOVED that named it was stale (or false),
+// and a refused connection says more about the node than the MOVED did.
+// The slots go back to where the last fetched view (with the other
+// patches) routes them, so retries stop dialling a dead node even when the
+// next refresh brings no news. Without a fetched view, nothing changes.
+func (m *Map) Drop(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.lastFetched == nil {
+		return
+	}
+	dropped := false
+	for slot, p := range m.patches {
+		if p.addr == addr {
+			delete(m.patches, slot)
+			dropped = true
+		}
+	}
+	if !dropped {
+		return
+	}
+	next := m.lastFetched
+	for slot, p := range m.patches {
+		next = next.withSlot(slot, p.addr)
+	}
+	m.view.Store(next)
+}
+
 // dialable reports whether addr has a host and a port: a MOVED to ":6380"
 // must be completed with the replying node's host by the caller, and "?"
 // names no endpoint at all.
