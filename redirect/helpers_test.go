@@ -78,8 +78,8 @@ func (r *recorder) observer() redirect.Observer {
 			r.seq = append(r.seq, "retry "+e.Kind.String())
 			r.mu.Unlock()
 		},
-		GiveUp:   func(e redirect.GiveUpEvent) { r.mu.Lock(); r.giveUps = append(r.giveUps, e); r.mu.Unlock() },
-		Refresh:  func(e slotmap.RefreshEvent) { r.mu.Lock(); r.refreshes = append(r.refreshes, e); r.mu.Unlock() },
+		GiveUp:  func(e redirect.GiveUpEvent) { r.mu.Lock(); r.giveUps = append(r.giveUps, e); r.mu.Unlock() },
+		Refresh: func(e slotmap.RefreshEvent) { r.mu.Lock(); r.refreshes = append(r.refreshes, e); r.mu.Unlock() },
 	}
 }
 

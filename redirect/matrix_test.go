@@ -24,10 +24,10 @@ import (
 // matrixEnv is one cell's world: a fresh fake cluster, and the key the
 // cell writes, served by shard 0.
 type matrixEnv struct {
-	t   *testing.T
-	c   *clustertest.Cluster
-	key string
-	rec *recorder
+	t    *testing.T
+	c    *clustertest.Cluster
+	key  string
+	rec  *recorder
 	six  *scripted // the IPv6 node of the IPv6 cell
 	dead string    // an address nothing listens on
 }
