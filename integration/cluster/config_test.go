@@ -21,7 +21,12 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 2*time.Second, cfg.NodeTimeout)
 	assert.Equal(t, 90*time.Second, cfg.WaitTimeout)
 	assert.Equal(t, os.TempDir(), cfg.Dir)
+	assert.Equal(t, "127.0.0.1", cfg.Host)
 	assert.NotNil(t, cfg.Logf)
+
+	cfg, err = Config{Standalone: true}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, 1, cfg.Primaries, "a standalone group has one primary")
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -35,6 +40,13 @@ func TestConfigErrors(t *testing.T) {
 		{Config{NodeTimeout: -time.Second}, "Config.NodeTimeout"},
 		{Config{NodeTimeout: time.Microsecond}, "Config.NodeTimeout"},
 		{Config{WaitTimeout: -time.Second}, "Config.WaitTimeout"},
+		{Config{Host: "0.0.0.0"}, "Config.Host"},
+		{Config{Host: "192.0.2.1"}, "Config.Host"},
+		{Config{Host: "localhost"}, "Config.Host"},
+		{Config{Standalone: true, Primaries: 2}, "Config.Primaries"},
+		{Config{Users: []string{""}}, "Config.Users[0]"},
+		{Config{Users: []string{"app on", "default on nopass"}}, "Config.Users[1]"},
+		{Config{Users: []string{adminUser + " off"}}, "Config.Users[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -199,4 +211,61 @@ func TestStartWithoutServer(t *testing.T) {
 
 	_, err = Start(t.Context(), Config{Primaries: -2})
 	require.ErrorContains(t, err, "Config.Primaries")
+}
+
+func TestServersToRun(t *testing.T) {
+	names := func(ss []Server) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.Name+"="+s.Binary)
+		}
+		return out
+	}
+	tests := []struct {
+		server, servers string
+		want            []string
+	}{
+		{"", "", []string{"redis7=redis-server", "valkey8=valkey-server"}},
+		{"", "valkey8", []string{"valkey8=valkey-server"}},
+		{"", " redis7 , valkey8 ,", []string{"redis7=redis-server", "valkey8=valkey-server"}},
+		{"", "keydb-server", []string{"keydb-server=keydb-server"}},
+		{"/opt/valkey/bin/valkey-server", "redis7", []string{"valkey=/opt/valkey/bin/valkey-server"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.server+"|"+tt.servers, func(t *testing.T) {
+			t.Setenv(EnvServer, tt.server)
+			t.Setenv(EnvServers, tt.servers)
+			assert.Equal(t, tt.want, names(ServersToRun()))
+		})
+	}
+	assert.Equal(t, "redis-cli", cliFor("no-such-dir/no-such-server"), "redis-cli when the server has no cli of its own")
+}
+
+func TestRequireServer(t *testing.T) {
+	missing := Server{Name: "missing", Binary: "no-such-server-binary"}
+	gateOn := func(t *testing.T, s Server) *recorder {
+		r := &recorder{TB: t}
+		func() {
+			defer func() {
+				if v := recover(); v != nil && v != (stopped{}) {
+					panic(v)
+				}
+			}()
+			RequireServer(r, s)
+		}()
+		return r
+	}
+	t.Setenv(EnvIntegration, "1")
+	t.Setenv("CI", "")
+	r := gateOn(t, missing)
+	assert.Contains(t, r.skipped, "NOTICE: integration test skipped:")
+	assert.Contains(t, r.skipped, "no-such-server-binary")
+
+	t.Setenv("CI", "true")
+	r = gateOn(t, missing)
+	assert.Contains(t, r.fatal, "must run under CI=true")
+
+	r = gateOn(t, Server{Name: "ok", Binary: fakeServer(t, "Valkey server v=8.0.1")})
+	assert.Empty(t, r.skipped)
+	assert.Empty(t, r.fatal)
 }
