@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -120,7 +122,10 @@ func TestClusterClientThroughFailover(t *testing.T) {
 
 // A killed node runs nothing more: a pipeline's commands it had read but
 // not yet run must not run later, after their client saw the connection
-// drop and moved on (a real crashed process runs nothing).
+// drop and moved on (a real crashed process runs nothing). The test waits
+// for events, not time: the kill comes once the first INCR has run, and
+// the check once the node's connection has gone through every command of
+// the pipeline, run or dropped.
 func TestKilledNodeRunsNoBufferedCommand(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 1, ReplicasPerShard: 1})
 	primary := c.Primary(0)
@@ -131,7 +136,20 @@ func TestKilledNodeRunsNoBufferedCommand(t *testing.T) {
 	defer replica.Close()
 	ctx := context.Background()
 	require.NoError(t, rdb.Ping(ctx).Err()) // the connection is set up before the latency
-	require.NoError(t, c.SetLatency(primary, 300*time.Millisecond))
+	// The pipeline ends with GET end: the node's connection reaching it
+	// has gone through every INCR before it. A fault that never matches
+	// is how the test hears that.
+	reached := make(chan struct{})
+	var once sync.Once
+	require.NoError(t, c.InjectError(primary, clustertest.FaultSpec{Reply: "ERR never sent", Match: func(args []string) bool {
+		if len(args) == 2 && strings.EqualFold(args[0], "get") && args[1] == "end" {
+			once.Do(func() { close(reached) })
+		}
+		return false
+	}}))
+	// Each command waits out the latency before it runs, so the node has
+	// read commands it has not run yet.
+	require.NoError(t, c.SetLatency(primary, 200*time.Millisecond))
 
 	done := make(chan error, 1)
 	go func() {
@@ -139,12 +157,11 @@ func TestKilledNodeRunsNoBufferedCommand(t *testing.T) {
 			for i := 0; i < 5; i++ {
 				p.Incr(ctx, "n")
 			}
+			p.Get(ctx, "end")
 			return nil
 		})
 		done <- err
 	}()
-	// Kill the node right after the first INCR ran: the second waits out
-	// its latency, the others are read and waiting.
 	count := func() int {
 		n, err := replica.Get(ctx, "n").Int()
 		if err != redis.Nil { //nolint:errorlint // go-redis returns redis.Nil unwrapped
@@ -152,9 +169,24 @@ func TestKilledNodeRunsNoBufferedCommand(t *testing.T) {
 		}
 		return n
 	}
-	require.Eventually(t, func() bool { return count() == 1 }, 5*time.Second, time.Millisecond)
+	// The node counts a command when it receives it, before its latency:
+	// a second INCR received means the first has run.
+	require.Eventually(t, func() bool {
+		st, err := c.Stats(primary)
+		require.NoError(t, err)
+		return st.Commands["INCR"] >= 2
+	}, 10*time.Second, time.Millisecond)
 	require.NoError(t, c.KillNode(primary))
+	// KillNode waits for the command running now: what ran before the
+	// crash has run; nothing may run from here on.
+	atKill := count()
+	require.NoError(t, c.SetLatency(primary, 0)) // the rest need not wait to be dropped
 	require.Error(t, <-done, "the pipeline's connection dropped")
-	time.Sleep(time.Second) // a zombie would have run the rest by now
-	assert.Equal(t, 1, count(), "commands read before the kill ran after it")
+	select {
+	case <-reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the killed node's connection never went through the rest of the pipeline")
+	}
+	assert.Equal(t, atKill, count(), "commands read before the kill ran after it")
+	assert.Less(t, atKill, 5, "every INCR ran before the kill: the test checked nothing")
 }
