@@ -7,9 +7,10 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME      ?= 30s
 BENCHTIME     ?= 1s
 BENCHCOUNT    ?= 6
-# The servers test-latest runs the real-cluster tests against (names from
-# integration/cluster's table): the go-redis upgrade is what it checks, and
-# make test already covers every server.
+# The servers test-latest runs the per-server real-cluster tests against
+# (names from integration/cluster's table; the tests that run once use Redis
+# 7 as in make test): the go-redis upgrade is what it checks, and make test
+# already covers every server.
 LATEST_SERVERS ?= valkey8
 SOAK_SHORT    ?= 60s
 

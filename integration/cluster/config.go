@@ -35,7 +35,7 @@ type Config struct {
 	// that failover tests are quick).
 	NodeTimeout time.Duration
 	// Server is the server binary, a path or a name on PATH. Empty means
-	// $CLUSTERHOP_SERVER, then valkey-server, then redis-server.
+	// $CLUSTERHOP_SERVER, then redis-server, then valkey-server.
 	Server string
 	// Dir is where the cluster's temporary directory is made (default
 	// os.TempDir()). Only that temporary directory is removed by Close.
@@ -136,8 +136,10 @@ func (cfg Config) withDefaults() (Config, error) {
 var ErrNoServer = errors.New("no valkey-server or redis-server found")
 
 // FindServer resolves the server binary: name when it is not empty, else
-// $CLUSTERHOP_SERVER, else valkey-server, else redis-server on PATH. It
-// returns the binary's path.
+// $CLUSTERHOP_SERVER, else redis-server, else valkey-server on PATH. It
+// returns the binary's path. Redis comes first so that a test that runs on
+// one server only (Require, Shared.Get) keeps running where it was tuned
+// when both are installed; ForEachServer and Shared.Each run on each.
 func FindServer(name string) (string, error) {
 	if name == "" {
 		name = os.Getenv(EnvServer)
@@ -149,7 +151,7 @@ func FindServer(name string) (string, error) {
 		}
 		return path, nil
 	}
-	for _, candidate := range []string{"valkey-server", "redis-server"} {
+	for _, candidate := range []string{"redis-server", "valkey-server"} {
 		if path, err := exec.LookPath(candidate); err == nil {
 			return path, nil
 		}
