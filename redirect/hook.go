@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // Hook is a go-redis hook that makes a plain *redis.Client pointed at any
@@ -59,6 +60,16 @@ func Attach(c *redis.Client, opts Options) (*Hook, error) {
 	h.e.hooked.Store(&addr)
 	c.AddHook(h)
 	return h, nil
+}
+
+// Topology returns the topology the hook knows, or nil before it learned
+// one (from a first MOVED, or Refresh).
+func (h *Hook) Topology() *slotmap.Topology { return h.e.slots.Load() }
+
+// Refresh loads the topology now, from the seeds and the node the hooked
+// client talks to (still single-flight with any refresh under way).
+func (h *Hook) Refresh(ctx context.Context) error {
+	return h.e.slots.Refresh(ctx, slotmap.ReasonManual)
 }
 
 // Close closes the hook's per-node clients and stops its topology

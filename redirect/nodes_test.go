@@ -3,7 +3,9 @@ package redirect
 import (
 	"context"
 	"crypto/tls"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -51,4 +53,32 @@ func TestNodeSetRetainReconnectClose(t *testing.T) {
 	}
 	_, err = s.get("127.0.0.1:3")
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// Clients of nodes outside the cluster as known (ASK or REDIRECT targets
+// the topology never listed) are closed once idle, so a long-lived client
+// does not keep one pool per address it was ever sent to; nodes of the
+// cluster keep theirs.
+func TestNodeSetClosesIdleStrangers(t *testing.T) {
+	var made []*redis.Client
+	s := newNodeSet(nil, nil, false, func(c *redis.Client) { made = append(made, c) })
+	s.known = func(addr string) bool { return addr == "member:1" }
+	s.idle = 10 * time.Millisecond
+	defer s.close()
+	_, err := s.get("member:1")
+	require.NoError(t, err)
+	for i := 0; i < 50; i++ {
+		_, err := s.get("ask-target:" + strconv.Itoa(i+1))
+		require.NoError(t, err)
+	}
+	assert.Len(t, made, 51, "OnNewNode hears every client made")
+	require.Eventually(t, func() bool { return len(s.all()) == 1 }, 10*time.Second, 5*time.Millisecond,
+		"idle strangers' clients are retired")
+	assert.Equal(t, "member:1", s.all()[0].addr)
+}
+
+// ContextTimeoutEnabled is always on: the caller's deadline bounds reads.
+func TestNodeOptionsHonourContextDeadlines(t *testing.T) {
+	o := newNodeSet(&redis.Options{}, nil, false, nil).options("a:1")
+	assert.True(t, o.ContextTimeoutEnabled)
 }

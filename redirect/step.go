@@ -3,6 +3,7 @@ package redirect
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 
@@ -48,6 +49,13 @@ func (j *job) ran() bool { return j.st.InDoubt }
 // The Observer hears each redirect, retry and give-up here, and only here.
 func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 	err = classify.Classify(err)
+	if classify.KindOf(err) == classify.KindTimeout && ctx.Err() != nil {
+		// The read gave up because the caller's deadline passed (node
+		// clients read with the context's deadline): say so, keeping the
+		// timeout and whether the command may have run.
+		err = &classify.ClientError{Kind: classify.KindDeadline, Sent: classify.InDoubt(err),
+			Err: fmt.Errorf("%w (%w)", context.Cause(ctx), err)}
+	}
 	cause := abortCause(err)
 	if j.st.Start.IsZero() {
 		e.startState(ctx, j)
