@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,9 +42,10 @@ func topologyFlags() (*flag.FlagSet, *topologyConfig) {
 			"endpoint, health, replication offset, lag behind the primary (bytes) and node id.\n\n"+
 			"Then, like redis-cli --cluster check, it asks every node for its own view and\n"+
 			"checks that all 16384 slots are covered, that every node answers and agrees\n"+
-			"about which node serves each slot, and that no node is marked failed (a\n"+
-			"loading replica is a warning). The last line, on stderr, is PASS, or FAIL and\n"+
-			"the problems (exit status 1).\n\nFlags:")
+			"about which node serves each slot, and that no node is marked failed. A\n"+
+			"loading replica and a slot left migrating or importing (CLUSTER NODES) are\n"+
+			"warnings. The last line, on stderr, is PASS, or FAIL and the problems (exit\n"+
+			"status 1).\n\nFlags:")
 		printFlags(fs)
 	}
 	return fs, cfg
@@ -56,7 +58,16 @@ type topologyReport struct {
 	Covered   int           `json:"slots_covered"`
 	Uncovered []string      `json:"uncovered,omitempty"`
 	Shards    []shardReport `json:"shards"`
+	OpenSlots []openSlot    `json:"open_slots,omitempty"`
 	Checks    []checkResult `json:"checks"`
+}
+
+// nodeView is what one node says: its topology and the slots it reports
+// migrating or importing.
+type nodeView struct {
+	topo    *slotmap.Topology
+	open    []openSlot
+	openErr error // CLUSTER NODES failed
 }
 
 type shardReport struct {
@@ -101,7 +112,7 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ask := func(ctx context.Context, addr string) (*slotmap.Topology, error) {
+	ask := func(ctx context.Context, addr string) (nodeView, error) {
 		c := redis.NewClient(&redis.Options{
 			Addr: addr, Username: conn.Username, Password: conn.Password, TLSConfig: conn.TLSConfig,
 			DialTimeout: cfg.timeout, ReadTimeout: cfg.timeout, WriteTimeout: cfg.timeout, MaxRetries: -1,
@@ -113,12 +124,24 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 		// once, as itself, rather than as the failure of both topology
 		// commands.
 		if err := c.Ping(ctx).Err(); err != nil {
-			return nil, err
+			return nodeView{}, err
 		}
-		return slotmap.Fetch(ctx, c, addr, conn.TLSConfig != nil)
+		topo, err := slotmap.Fetch(ctx, c, addr, conn.TLSConfig != nil)
+		if err != nil {
+			return nodeView{}, err
+		}
+		// Open migrations appear only in CLUSTER NODES. A node that will
+		// not say (an ACL without it) still has its view checked.
+		v := nodeView{topo: topo}
+		if nodes, err := c.ClusterNodes(ctx).Result(); err != nil {
+			v.openErr = err
+		} else {
+			v.open = parseOpenSlots(nodes)
+		}
+		return v, nil
 	}
 	ctx := context.Background()
-	topo, err := ask(ctx, cfg.addr)
+	first, err := ask(ctx, cfg.addr)
 	if err != nil {
 		// A TLS-only node hangs up on a plain-text client.
 		if conn.TLSConfig == nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
@@ -126,8 +149,9 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 		}
 		return "", fmt.Errorf("asking %s for the topology: %w", cfg.addr, err)
 	}
+	topo := first.topo
 	rep := describe(topo, cfg.addr)
-	rep.Checks = checkTopology(ctx, topo, ask)
+	rep.Checks, rep.OpenSlots = checkTopology(ctx, topo, ask)
 
 	if cfg.jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -179,7 +203,7 @@ func describe(t *slotmap.Topology, from string) topologyReport {
 	for _, sh := range shards {
 		sr := shardReport{Ranges: []string{}}
 		for _, r := range sh.Ranges {
-			sr.Ranges = append(sr.Ranges, r.String())
+			sr.Ranges = append(sr.Ranges, rangeText(r))
 			sr.Slots += r.End - r.Start + 1
 		}
 		sr.Nodes = append(sr.Nodes, nodeOf(sh.Primary))
@@ -193,6 +217,14 @@ func describe(t *slotmap.Topology, from string) topologyReport {
 	}
 	rep.Uncovered = uncovered(t)
 	return rep
+}
+
+// rangeText writes a range as redis-cli does: "0-5460", or "7" for one slot.
+func rangeText(r slotmap.Range) string {
+	if r.Start == r.End {
+		return strconv.Itoa(r.Start)
+	}
+	return r.String()
 }
 
 func nodeOf(n *slotmap.Node) nodeReport {
@@ -211,7 +243,7 @@ func uncovered(t *slotmap.Topology) []string {
 		case free && start < 0:
 			start = s
 		case !free && start >= 0:
-			out = append(out, slotmap.Range{Start: start, End: s - 1}.String())
+			out = append(out, rangeText(slotmap.Range{Start: start, End: s - 1}))
 			start = -1
 		}
 	}
@@ -220,9 +252,9 @@ func uncovered(t *slotmap.Topology) []string {
 
 // checkTopology does what redis-cli --cluster check does with CLUSTER
 // NODES, from CLUSTER SHARDS: every slot has an owner, every node answers
-// and sees the same owner for every slot as the node asked first, and every
-// node is online.
-func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Context, string) (*slotmap.Topology, error)) []checkResult {
+// and sees the same owner for every slot as the node asked first, no node
+// is marked failed, and no slot is left half migrated.
+func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Context, string) (nodeView, error)) ([]checkResult, []openSlot) {
 	var checks []checkResult
 	if n := t.Covered(); n == slotmap.SlotCount {
 		checks = append(checks, checkResult{levelOK, fmt.Sprintf("all %d slots covered", slotmap.SlotCount)})
@@ -235,7 +267,7 @@ func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Co
 	// first node's means the cluster has not converged (a migration or
 	// failover in progress, or a partition).
 	addrs := t.Addrs()
-	views := make([]*slotmap.Topology, len(addrs))
+	views := make([]nodeView, len(addrs))
 	errs := make([]error, len(addrs))
 	var wg sync.WaitGroup
 	for i, a := range addrs {
@@ -253,10 +285,10 @@ func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Co
 			checks = append(checks, checkResult{levelError, fmt.Sprintf("%s %s does not answer: %v", node.Role, a, errs[i])})
 		default:
 			answered++
-			if n, slot := differ(t, views[i]); n > 0 {
+			if n, slot := differ(t, views[i].topo); n > 0 {
 				agree = false
 				checks = append(checks, checkResult{levelError, fmt.Sprintf("%s %s disagrees about %d slots: slot %d is served by %s there, by %s here",
-					node.Role, a, n, slot, ownerAddr(views[i], slot), ownerAddr(t, slot))})
+					node.Role, a, n, slot, ownerAddr(views[i].topo, slot), ownerAddr(t, slot))})
 			}
 		}
 	}
@@ -285,7 +317,58 @@ func checkTopology(ctx context.Context, t *slotmap.Topology, ask func(context.Co
 	if failed == 0 {
 		checks = append(checks, checkResult{levelOK, fmt.Sprintf("no node is marked failed (%d nodes)", len(addrs))})
 	}
-	return checks
+
+	// A slot stays open (MIGRATING on its owner, IMPORTING on the target)
+	// from the start of a migration until CLUSTER SETSLOT NODE ends it:
+	// clients meet ASK and TRYAGAIN meanwhile. Normal during a resharding;
+	// left behind by one that stopped, it needs redis-cli --cluster fix.
+	// Only primaries are asked: Valkey 8 mirrors a primary's MIGRATING and
+	// IMPORTING marks on its replicas, which adds nothing.
+	var open []openSlot
+	for i, a := range addrs {
+		if errs[i] != nil || t.Node(a).Role != slotmap.RolePrimary {
+			continue
+		}
+		if views[i].openErr != nil {
+			checks = append(checks, checkResult{levelWarn, fmt.Sprintf("%s %s does not list its open slots (CLUSTER NODES: %v)", t.Node(a).Role, a, views[i].openErr)})
+			continue
+		}
+		for _, o := range views[i].open {
+			o.Addr, o.PeerAddr = a, addrOfID(t, o.Peer)
+			open = append(open, o)
+		}
+	}
+	sort.Slice(open, func(i, j int) bool {
+		if open[i].Slot != open[j].Slot {
+			return open[i].Slot < open[j].Slot
+		}
+		return open[i].State > open[j].State // migrating first
+	})
+	if len(open) == 0 {
+		checks = append(checks, checkResult{levelOK, "no slot is migrating or importing"})
+	}
+	for _, o := range open {
+		dir := "to"
+		if o.State == stateImporting {
+			dir = "from"
+		}
+		checks = append(checks, checkResult{levelWarn, fmt.Sprintf("slot %d is %s on %s %s %s (a resharding in progress, or one that stopped: redis-cli --cluster fix)",
+			o.Slot, o.State, o.Addr, dir, o.PeerAddr)})
+	}
+	return checks, open
+}
+
+// addrOfID returns the address of the node with the given id, or the id
+// itself when the view does not know it.
+func addrOfID(t *slotmap.Topology, id string) string {
+	for _, sh := range t.Shards() {
+		for _, n := range append(append([]*slotmap.Node{sh.Primary}, sh.Replicas...), sh.Unhealthy...) {
+			if n.ID == id {
+				return n.Addr
+			}
+		}
+	}
+	return id
 }
 
 // differ counts the slots whose owner differs between two views and returns

@@ -47,7 +47,7 @@ func TestTopologyFake(t *testing.T) {
 		assert.Regexp(t, fmt.Sprintf(`(?m)^ +replica +%s +online +\d+ +0 +%s$`,
 			regexp.QuoteMeta(r), c.NodeID(r)), text, "replica of shard %d follows it", i+1)
 	}
-	assert.Contains(t, text, "\n[OK] all 16384 slots covered\n[OK] all 6 nodes agree about the slots\n[OK] no node is marked failed (6 nodes)\n")
+	assert.Contains(t, text, "\n[OK] all 16384 slots covered\n[OK] all 6 nodes agree about the slots\n[OK] no node is marked failed (6 nodes)\n[OK] no slot is migrating or importing\n")
 	assert.Equal(t, "PASS: 3 shards, 6 nodes, every slot covered, every node answers and agrees\n", errOut.String())
 }
 
@@ -80,7 +80,7 @@ func TestTopologyFakeJSON(t *testing.T) {
 	}
 	assert.Equal(t, []string{"0-5460"}, rep.Shards[0].Ranges)
 	assert.Equal(t, 16384, slots)
-	require.Len(t, rep.Checks, 3)
+	require.Len(t, rep.Checks, 4)
 	for _, ch := range rep.Checks {
 		assert.Equal(t, levelOK, ch.Level, ch.Text)
 	}
@@ -92,6 +92,7 @@ func TestTopologyFakeProblems(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
 	dead := c.Replicas(1)[0]
 	require.NoError(t, c.DelSlots(100, 199))
+	require.NoError(t, c.DelSlots(300, 300))
 	require.NoError(t, c.KillNode(dead))
 
 	var out, errOut bytes.Buffer
@@ -99,14 +100,50 @@ func TestTopologyFakeProblems(t *testing.T) {
 	assert.Equal(t, 1, code)
 	text := out.String()
 	t.Log("\n" + text)
-	assert.Contains(t, text, "16284 of 16384 slots covered")
-	assert.Regexp(t, `(?m)^1 +0-99,200-5460 \(5361\) +primary `, text)
+	assert.Contains(t, text, "16283 of 16384 slots covered")
+	assert.Regexp(t, `(?m)^1 +0-99,200-299,301-5460 \(5360\) +primary `, text)
 	assert.Regexp(t, fmt.Sprintf(`(?m)^ +replica +%s +fail `, regexp.QuoteMeta(dead)), text)
-	assert.Contains(t, text, "\nnot covered: 100-199\n")
-	assert.Contains(t, text, "[ERR] 100 of 16384 slots not covered: 100-199\n")
+	assert.Contains(t, text, "\nnot covered: 100-199,300\n")
+	assert.Contains(t, text, "[ERR] 101 of 16384 slots not covered: 100-199,300\n")
 	assert.Contains(t, text, "[OK] the 5 nodes that answer agree about the slots\n")
 	assert.Contains(t, text, "[ERR] replica "+dead+" is marked failed by the cluster\n")
-	assert.Equal(t, "FAIL: 100 of 16384 slots not covered: 100-199; replica "+dead+" is marked failed by the cluster\n", errOut.String())
+	assert.Equal(t, "FAIL: 101 of 16384 slots not covered: 100-199,300; replica "+dead+" is marked failed by the cluster\n", errOut.String())
+}
+
+// TestTopologyFakeMigration: slots half migrated are warnings naming both
+// sides; the cluster still passes.
+func TestTopologyFakeMigration(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	from, to := c.Primary(0), c.Primary(2)
+	require.NoError(t, c.BeginMigration(42, to))
+	require.NoError(t, c.BeginMigration(7, to))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"topology", "--addr", c.Primary(1)}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "\n[WARN] slot 7 is migrating on "+from+" to "+to+" (a resharding in progress, or one that stopped: redis-cli --cluster fix)\n"+
+		"[WARN] slot 7 is importing on "+to+" from "+from+" (a resharding in progress, or one that stopped: redis-cli --cluster fix)\n"+
+		"[WARN] slot 42 is migrating on "+from+" to "+to)
+	assert.NotContains(t, out.String(), "no slot is migrating")
+	assert.Equal(t, "PASS: 3 shards, 6 nodes, every slot covered, every node answers and agrees; 4 warnings\n", errOut.String())
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"topology", "--addr", c.Primary(1), "--json"}, &out, &errOut))
+	var rep topologyReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	assert.Equal(t, []openSlot{
+		{Slot: 7, Addr: from, State: "migrating", Peer: c.NodeID(to), PeerAddr: to},
+		{Slot: 7, Addr: to, State: "importing", Peer: c.NodeID(from), PeerAddr: from},
+		{Slot: 42, Addr: from, State: "migrating", Peer: c.NodeID(to), PeerAddr: to},
+		{Slot: 42, Addr: to, State: "importing", Peer: c.NodeID(from), PeerAddr: from},
+	}, rep.OpenSlots)
+
+	require.NoError(t, c.FinishMigration(7))
+	require.NoError(t, c.FinishMigration(42))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run([]string{"topology", "--addr", c.Primary(1)}, &out, &errOut))
+	assert.Contains(t, out.String(), "[OK] no slot is migrating or importing\n")
+	assert.Regexp(t, `(?m)^2 +7,42,10923-16383 \(5463\) +primary +`+regexp.QuoteMeta(to)+" ", out.String())
 }
 
 // TestTopologyNodeNotAnswering: a node the cluster believes healthy that
@@ -144,26 +181,27 @@ func TestTopologyDisagreement(t *testing.T) {
 		return top
 	}
 	mine := view(8192, a)
-	ask := func(_ context.Context, addr string) (*slotmap.Topology, error) {
+	ask := func(_ context.Context, addr string) (nodeView, error) {
 		if addr == b {
-			return view(8001, b), nil
+			return nodeView{topo: view(8001, b)}, nil
 		}
-		return view(8192, a), nil
+		return nodeView{topo: view(8192, a)}, nil
 	}
-	checks := checkTopology(context.Background(), mine, ask)
+	checks, _ := checkTopology(context.Background(), mine, ask)
 	assert.Equal(t, []checkResult{
 		{levelOK, "all 16384 slots covered"},
 		{levelError, "primary 127.0.0.1:7001 disagrees about 191 slots: slot 8001 is served by 127.0.0.1:7001 there, by 127.0.0.1:7000 here"},
 		{levelOK, "no node is marked failed (2 nodes)"},
+		{levelOK, "no slot is migrating or importing"},
 	}, checks)
 
-	refused := func(_ context.Context, addr string) (*slotmap.Topology, error) {
+	refused := func(_ context.Context, addr string) (nodeView, error) {
 		if addr == b {
-			return nil, errors.New("connection refused")
+			return nodeView{}, errors.New("connection refused")
 		}
-		return view(8192, a), nil
+		return nodeView{topo: view(8192, a)}, nil
 	}
-	checks = checkTopology(context.Background(), mine, refused)
+	checks, _ = checkTopology(context.Background(), mine, refused)
 	assert.Equal(t, checkResult{levelError, "primary 127.0.0.1:7001 does not answer: connection refused"}, checks[1])
 }
 
@@ -180,13 +218,14 @@ func TestTopologyLoadingReplica(t *testing.T) {
 		},
 	}}, p, false)
 	require.NoError(t, err)
-	same := func(context.Context, string) (*slotmap.Topology, error) { return top, nil }
-	checks := checkTopology(context.Background(), top, same)
+	same := func(context.Context, string) (nodeView, error) { return nodeView{topo: top}, nil }
+	checks, _ := checkTopology(context.Background(), top, same)
 	assert.Equal(t, []checkResult{
 		{levelOK, "all 16384 slots covered"},
 		{levelOK, "all 2 nodes agree about the slots"},
 		{levelWarn, "replica " + r + " is loading (syncing, or nothing replicated yet): not serving reads"},
 		{levelOK, "no node is marked failed (2 nodes)"},
+		{levelOK, "no slot is migrating or importing"},
 	}, checks)
 
 	var out bytes.Buffer
@@ -334,6 +373,23 @@ func TestTopologyRealCluster(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 16384, slots)
+
+	// A slot half migrated, as redis-cli --cluster reshard leaves it
+	// between CLUSTER SETSLOT MIGRATING/IMPORTING and SETSLOT NODE.
+	from, to := c.Primaries()[0], c.Primaries()[2]
+	slot := c.SlotsOf(from)[0]
+	ctx := context.Background()
+	require.NoError(t, c.BeginMigration(ctx, slot, to))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run([]string{"topology", "--addr", c.Primaries()[1], "--json"}, &out, &errOut), errOut.String())
+	rep = topologyReport{}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	assert.Equal(t, []openSlot{
+		{Slot: slot, Addr: from, State: "migrating", Peer: c.NodeID(to), PeerAddr: to},
+		{Slot: slot, Addr: to, State: "importing", Peer: c.NodeID(from), PeerAddr: from},
+	}, rep.OpenSlots)
+	require.NoError(t, c.FinishMigration(ctx, slot))
 }
 
 // rangesHold reports whether one of the "start-end" ranges holds slot.
