@@ -15,7 +15,8 @@ import (
 type NodeOptions struct {
 	// Policy's InDoubt mode decides which commands whose reply was lost may
 	// be re-sent by ClusterClient; its other fields do not apply (the
-	// ClusterClient does the redirecting and retrying). Zero: never.
+	// ClusterClient does the redirecting and retrying). Zero: reads only
+	// (retry.InDoubtReadOnly).
 	Policy retry.Policy
 
 	// Report, when set, hears every failure a node returns, pipelines
@@ -117,7 +118,7 @@ func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
 	typed := classify.Classify(err)
 	inDoubt := classify.InDoubt(typed)
-	stop := inDoubt && !h.mayRepeat(cmd)
+	stop := inDoubt && !h.opts.Policy.MayResend(cmd.Args())
 	if h.opts.Report != nil {
 		ev := NodeEvent{Addr: h.addr, Command: cmd.Name(), Kind: classify.KindOf(typed), Slot: -1,
 			InDoubt: inDoubt, Stopped: stop, Err: typed}
@@ -145,12 +146,3 @@ type opaqueError string
 
 func (e opaqueError) Error() string { return string(e) }
 
-func (h *nodeHook) mayRepeat(cmd redis.Cmder) bool {
-	switch h.opts.Policy.InDoubt {
-	case retry.InDoubtAlways:
-		return true
-	case retry.InDoubtIdempotent:
-		return retry.Idempotent(cmd.Args())
-	}
-	return false
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -49,12 +50,12 @@ func (j *job) ran() bool { return j.st.InDoubt }
 // The Observer hears each redirect, retry and give-up here, and only here.
 func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 	err = classify.Classify(err)
-	if classify.KindOf(err) == classify.KindTimeout && ctx.Err() != nil {
+	if classify.KindOf(err) == classify.KindTimeout && deadlinePassed(ctx, e.now()) {
 		// The read gave up because the caller's deadline passed (node
 		// clients read with the context's deadline): say so, keeping the
 		// timeout and whether the command may have run.
 		err = &classify.ClientError{Kind: classify.KindDeadline, Sent: classify.InDoubt(err),
-			Err: fmt.Errorf("%w (%w)", context.Cause(ctx), err)}
+			Err: fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)}
 	}
 	cause := abortCause(err)
 	if j.st.Start.IsZero() {
@@ -97,6 +98,17 @@ func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 		return e.giveUp(j, d.Err)
 	}
 	return d
+}
+
+// deadlinePassed reports whether ctx's deadline is behind: node clients
+// read with the context's deadline, whose timeout may come back a moment
+// before the context itself says it is done.
+func deadlinePassed(ctx context.Context, now time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !now.Before(dl)
 }
 
 // startState starts the policy's state of j at its first failure.

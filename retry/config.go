@@ -105,7 +105,7 @@ func (p Policy) Values() url.Values {
 		q.Set("delays", formatDelays(p.Delays))
 	}
 	setDur("timeout", p.Timeout)
-	if p.InDoubt != InDoubtNever {
+	if p.InDoubt != InDoubtReadOnly {
 		q.Set("in_doubt", p.InDoubt.String())
 	}
 	setFloat("budget_max_tokens", p.Budget.MaxTokens)

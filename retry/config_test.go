@@ -70,7 +70,7 @@ func TestFromQueryErrors(t *testing.T) {
 		{"multiplier=NaN", "retry: invalid multiplier=NaN: must be between 1 and 1e6"},
 		{"multiplier=x", "retry: invalid multiplier=x: not a number"},
 		{"timeout=-1s", "retry: invalid timeout=-1s: must not be negative (0 means the context deadline alone)"},
-		{"in_doubt=sometimes", `retry: invalid in_doubt=sometimes: want "never", "idempotent" or "always"`},
+		{"in_doubt=sometimes", `retry: invalid in_doubt=sometimes: want "readonly", "never", "idempotent" or "always"`},
 		{"disable_retries=yes", `retry: invalid disable_retries=yes: want "true" or "false"`},
 		{"delays=tryagain", `retry: invalid delays=tryagain: "tryagain": want kind:duration, for example tryagain:5ms`},
 		{"delays=wrongtype:5ms", `retry: invalid delays=wrongtype:5ms: "wrongtype" is not a retryable kind; want one of tryagain, clusterdown, loading, busy, masterdown, readonly, unblocked, connection, timeout, pool_exhausted, slot_not_covered, breaker_open`},
@@ -150,7 +150,7 @@ func TestJSONErrors(t *testing.T) {
 		{`{"delays": {"moved": "1ms"}}`, `retry: invalid delays=moved: "moved" is not a retryable kind; want one of tryagain, clusterdown, loading, busy, masterdown, readonly, unblocked, connection, timeout, pool_exhausted, slot_not_covered, breaker_open`},
 		{`{"delays": {"tryagain": "1ms", "TRYAGAIN": "2ms"}}`, "retry: invalid delays=tryagain: tryagain given twice"},
 		{`{"delays": {"busy": "1"}}`, `retry: invalid delays=1: missing unit, write for example "50ms" or "2s"`},
-		{`{"in_doubt": "maybe"}`, `retry: invalid in_doubt=maybe: want "never", "idempotent" or "always"`},
+		{`{"in_doubt": "maybe"}`, `retry: invalid in_doubt=maybe: want "readonly", "never", "idempotent" or "always"`},
 		{`{"max_redirects": -1}`, "retry: invalid max_redirects=-1: must not be negative (0 means 16)"},
 		{`{"max_redirects": 1} {"max_redirects": 2}`, "retry: trailing data after the JSON value"},
 		{`{"max_redirects": 1`, "retry: invalid JSON: unexpected end of input"},
@@ -231,7 +231,7 @@ func TestInDoubtModeText(t *testing.T) {
 	}
 	_, err := InDoubtMode(9).MarshalText()
 	assert.EqualError(t, err, "retry: invalid in_doubt=InDoubtMode(9): unknown mode")
-	assert.EqualError(t, Policy{InDoubt: 9}.Validate(), `retry: invalid in_doubt=InDoubtMode(9): want "never", "idempotent" or "always"`)
+	assert.EqualError(t, Policy{InDoubt: 9}.Validate(), `retry: invalid in_doubt=InDoubtMode(9): want "readonly", "never", "idempotent" or "always"`)
 }
 
 func TestValidateDelaysKeys(t *testing.T) {

@@ -48,8 +48,9 @@
 //
 // A timeout or broken connection after the request was sent is "in doubt"
 // (classify.InDoubt): the server may have run the command. It is retried
-// only as InDoubt says: never (the default), for idempotent commands only
-// (see Idempotent), or always.
+// only as InDoubt says: reads only (readonly, the default: commands the
+// command table flags read-only and not blocking, see ReadOnly), never, for
+// idempotent commands only (see Idempotent), or always.
 //
 // Every other error is the command's answer (WRONGTYPE, ERR, NOSCRIPT,
 // CROSSSLOT, OOM, NOREPLICAS, EXECABORT, NOAUTH, ...) and is returned
@@ -87,7 +88,7 @@
 //	Multiplier            multiplier              2 (at least 1)
 //	Delays                delays                  none: tryagain 10ms, others min_backoff (URL: delays=tryagain:5ms,loading:200ms)
 //	Timeout               timeout                 0: the context deadline alone
-//	InDoubt               in_doubt                never (or idempotent, always)
+//	InDoubt               in_doubt                readonly (or never, idempotent, always)
 //	Budget.MaxTokens      budget_max_tokens       1000
 //	Budget.TokenRatio     budget_token_ratio      0.1
 //	Budget.Disabled       budget_disabled         false
@@ -143,7 +144,8 @@
 // per attempt until 5 of them eject it; then attempts are refused at once
 // and retried after a refresh, with one probe every 2 s.
 //
-// InDoubt defaults to never because only the caller knows whether its
-// writes may run twice; reads that time out are retried with
-// InDoubtIdempotent, which is what most read-heavy clients want.
+// InDoubt defaults to readonly: a read whose reply was lost is sent again
+// (running it twice changes nothing), a write is not, because only the
+// caller knows whether its writes may run twice. InDoubtIdempotent also
+// re-sends writes that repeat harmlessly (SET without NX/GET, EXPIRE, ...).
 package retry

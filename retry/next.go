@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // State is the retry state of one command. The caller owns it, fills the
@@ -219,8 +220,28 @@ func (p *Policy) mayRepeat(s *State) bool {
 		return true
 	case InDoubtIdempotent:
 		return s.Idempotent || (s.Args != nil && Idempotent(s.Args))
+	case InDoubtReadOnly:
+		return s.Args != nil && ReadOnly(s.Args)
 	}
 	return false
+}
+
+// MayResend reports whether p lets the command args be sent again after a
+// failure that left it in doubt (its reply was lost): the rule Next
+// applies, for callers that only need that rule (a hook on another
+// client's node clients).
+func (p *Policy) MayResend(args []any) bool {
+	return p.mayRepeat(&State{Args: args})
+}
+
+// ReadOnly reports whether the command args (go-redis's Cmd.Args(): name
+// first) has no side effect, by the command table's flags
+// (slotmap.CommandFlags): read-only and not blocking. A blocking read
+// (BLPOP, XREAD) is not: a copy may still be waiting when the retry takes
+// the data.
+func ReadOnly(args []any) bool {
+	f, ok := slotmap.CommandFlags(args)
+	return ok && f&slotmap.FlagReadOnly != 0 && f&(slotmap.FlagBlocking|slotmap.FlagWrite|slotmap.FlagPubSub) == 0
 }
 
 // limit is the earliest of the context deadline and Start+Timeout; zero

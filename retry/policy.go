@@ -73,7 +73,7 @@ type Policy struct {
 	Timeout time.Duration `json:"timeout,omitempty"`
 
 	// InDoubt says whether a command that may have run is re-sent.
-	// Default InDoubtNever.
+	// Default InDoubtReadOnly: reads are, writes are not.
 	InDoubt InDoubtMode `json:"in_doubt,omitempty"`
 
 	// Budget configures the token bucket shared by a client's commands.
@@ -89,9 +89,17 @@ type Policy struct {
 type InDoubtMode uint8
 
 const (
+	// InDoubtReadOnly re-sends only commands without side effects: those
+	// the command table flags read-only and that do not block (GET, MGET,
+	// HGETALL, ZRANGE, ...; not BLPOP, XREAD, XREADGROUP, GETDEL, nor any
+	// write, nor a transaction). A write whose reply was lost fails typed,
+	// wrapped with ErrInDoubt. The default: a read that runs twice changes
+	// nothing, and only the caller knows whether a write may.
+	InDoubtReadOnly InDoubtMode = iota
+
 	// InDoubtNever never re-sends such a command; the failure is returned
-	// wrapped with ErrInDoubt. The default.
-	InDoubtNever InDoubtMode = iota
+	// wrapped with ErrInDoubt.
+	InDoubtNever
 
 	// InDoubtIdempotent re-sends it only when running it twice is harmless:
 	// State.Idempotent is set or Idempotent(State.Args) says so.
@@ -104,10 +112,10 @@ const (
 	inDoubtCount
 )
 
-var inDoubtNames = [inDoubtCount]string{"never", "idempotent", "always"}
+var inDoubtNames = [inDoubtCount]string{"readonly", "never", "idempotent", "always"}
 
-// String returns "never", "idempotent" or "always", the names the JSON and
-// URL forms use.
+// String returns "readonly", "never", "idempotent" or "always", the names
+// the JSON and URL forms use.
 func (m InDoubtMode) String() string {
 	if m < inDoubtCount {
 		return inDoubtNames[m]
@@ -123,7 +131,7 @@ func (m InDoubtMode) MarshalText() ([]byte, error) {
 	return []byte(m.String()), nil
 }
 
-// UnmarshalText reads "never", "idempotent" or "always".
+// UnmarshalText reads "readonly", "never", "idempotent" or "always".
 func (m *InDoubtMode) UnmarshalText(b []byte) error {
 	for i, name := range inDoubtNames {
 		if string(b) == name {
@@ -131,7 +139,7 @@ func (m *InDoubtMode) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return &ConfigError{Field: "in_doubt", Value: string(b), Reason: `want "never", "idempotent" or "always"`}
+	return &ConfigError{Field: "in_doubt", Value: string(b), Reason: `want "readonly", "never", "idempotent" or "always"`}
 }
 
 // ConfigError is a bad field of a Policy: Field is its JSON/URL name.
@@ -170,7 +178,7 @@ func (p Policy) Validate() error {
 	case p.Timeout < 0:
 		return bad("timeout", p.Timeout, "must not be negative (0 means the context deadline alone)")
 	case p.InDoubt >= inDoubtCount:
-		return bad("in_doubt", p.InDoubt, `want "never", "idempotent" or "always"`)
+		return bad("in_doubt", p.InDoubt, `want "readonly", "never", "idempotent" or "always"`)
 	}
 	for _, k := range DelayKinds() {
 		d, ok := p.Delays[k]

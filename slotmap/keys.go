@@ -109,6 +109,22 @@ func (t *Table) KeysStrings(dst []int, args []string) ([]int, Flags, bool) {
 	return keysOf(t, dst, stringArgs(args))
 }
 
+// Flags returns the flags of the command args (name first) on t's static
+// and learned commands; ok is false for a command t does not know. It
+// does not allocate.
+func (t *Table) Flags(args []any) (Flags, bool) {
+	c := lookup(t, anyArgs(args))
+	if c == nil {
+		return 0, false
+	}
+	return c.flags, true
+}
+
+// CommandFlags is Table.Flags on DefaultTable: what the command table says
+// of a command (read-only, write, blocking, ...), the one place the project
+// keeps such facts.
+func CommandFlags(args []any) (Flags, bool) { return DefaultTable.Flags(args) }
+
 func keysOf[A argList](t *Table, dst []int, args A) ([]int, Flags, bool) {
 	c := lookup(t, args)
 	if c == nil {
