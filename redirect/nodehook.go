@@ -145,4 +145,3 @@ func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
 type opaqueError string
 
 func (e opaqueError) Error() string { return string(e) }
-
