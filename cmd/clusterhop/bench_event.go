@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -35,8 +36,10 @@ func runEvent(ctx context.Context, lc *cluster.Cluster, clients []benchClient, c
 	recs := make([]*workload.Recovery, len(clients))
 	for i, bc := range clients {
 		recs[i] = &workload.Recovery{}
+		// One seed: every client runs the same sequence of operations and
+		// tags, each under its own prefix.
 		runs[i] = workload.Start(runCtx, bc.c, workload.Config{
-			Workers: cfg.eventWorkers, Seed: uint64(i + 1), Prefix: bc.name + ":", Observe: recs[i].Observe,
+			Workers: cfg.eventWorkers, Seed: 1, Prefix: bc.name + ":", Observe: recs[i].Observe,
 		})
 	}
 	time.Sleep(cfg.duration / 4)
@@ -67,15 +70,31 @@ func runEvent(ctx context.Context, lc *cluster.Cluster, clients []benchClient, c
 		}
 	default:
 		from, to := lc.Primaries()[2], lc.Primaries()[0]
-		for _, s := range lc.SlotsOf(from) {
+		// The affected slots are the ones that move, not every slot of
+		// the source: MoveSlots moves the last n the source owns.
+		if evErr = lc.Refresh(evCtx); evErr != nil {
+			break
+		}
+		owned := lc.SlotsOf(from)
+		if cfg.reshard > len(owned) {
+			evErr = fmt.Errorf("%s owns %d slots, fewer than --reshard %d", from, len(owned), cfg.reshard)
+			break
+		}
+		moving := owned[len(owned)-cfg.reshard:]
+		for _, s := range moving {
 			affected[s] = true
 		}
+		start = time.Now()
 		for _, r := range recs {
 			r.Mark(start, func(s int) bool { return affected[s] })
 		}
 		event = fmt.Sprintf("resharding %d slots from %s to %s", cfg.reshard, from, to)
 		log.line("%s", event)
-		_, evErr = lc.MoveSlots(evCtx, cfg.reshard, from, to)
+		var moved []int
+		moved, evErr = lc.MoveSlots(evCtx, cfg.reshard, from, to)
+		if evErr == nil && !slices.Equal(moved, moving) {
+			evErr = fmt.Errorf("moved slots %v..., not the %v... measured", moved[:min(3, len(moved))], moving[:min(3, len(moving))])
+		}
 		log.line("resharding done in %s", time.Since(start).Round(time.Millisecond))
 	}
 	if evErr != nil {
