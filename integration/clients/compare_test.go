@@ -115,19 +115,27 @@ func TestReshardingSideBySide(t *testing.T) {
 
 	busy(t, cs, 1000)
 	from, to := c.Primaries()[2], c.Primaries()[0]
-	start := time.Now()
+	mctx, mcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer mcancel()
+	// The slots measured are those that move: MoveSlots moves the last
+	// 2,000 the source owns.
+	require.NoError(t, c.Refresh(mctx))
+	owned := c.SlotsOf(from)
+	require.Greater(t, len(owned), 2000)
 	moving := map[int]bool{}
-	for _, s := range c.SlotsOf(from) {
+	for _, s := range owned[len(owned)-2000:] {
 		moving[s] = true
 	}
+	start := time.Now()
 	for _, ct := range cs {
 		ct.recovery.Mark(start, func(s int) bool { return moving[s] })
 	}
-	mctx, mcancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer mcancel()
 	moved, err := c.MoveSlots(mctx, 2000, from, to)
 	require.NoError(t, err)
 	require.Len(t, moved, 2000)
+	for _, s := range moved {
+		require.True(t, moving[s], "slot %d moved, but was not measured", s)
+	}
 	busy(t, cs, 1000) // on the new layout
 	cancel()
 	for _, ct := range cs {
