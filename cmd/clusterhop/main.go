@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printHelp(name, cmd, stdout)
 		return 0
 	case errors.As(err, &uerr):
-		fmt.Fprintf(stderr, "clusterhop %s: %v; run 'clusterhop help %s' for its flags\n", name, uerr.err, name)
+		fmt.Fprintf(stderr, "clusterhop %s: %v; run 'clusterhop help %s' for its usage\n", name, uerr.err, name)
 		return 2
 	case err != nil && cmd.verdict:
 		fmt.Fprintf(stderr, "FAIL: %v\n", err)
@@ -106,10 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintf(stderr, "clusterhop %s: %v\n", name, err)
 		return 1
-	case cmd.verdict && pass != "":
-		fmt.Fprintf(stderr, "PASS: %s\n", pass)
 	case cmd.verdict:
-		fmt.Fprintln(stderr, "PASS")
+		fmt.Fprintf(stderr, "PASS: %s\n", pass)
 	}
 	return 0
 }

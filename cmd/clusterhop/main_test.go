@@ -65,7 +65,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"nope"}, 2, `unknown command "nope"; run 'clusterhop help' for the commands`},
-		{[]string{"demo", "--bogus"}, 2, "clusterhop demo: unknown flag --bogus; run 'clusterhop help demo' for its flags"},
+		{[]string{"demo", "--bogus"}, 2, "clusterhop demo: unknown flag --bogus; run 'clusterhop help demo' for its usage"},
 		{[]string{"demo", "-bogus"}, 2, "unknown flag --bogus"},
 		{[]string{"demo", "--duration", "soon"}, 2, `invalid value "soon" for flag --duration`},
 		{[]string{"demo", "--clients"}, 2, "flag needs an argument: --clients"},
