@@ -22,10 +22,6 @@ func (c *Client) split(ctx context.Context, cmd redis.Cmder) error {
 	if name == "mset" {
 		step = 2 // key value pairs
 	}
-	type part struct {
-		cmd  redis.Cmder
-		keys []int // positions of its keys among the command's keys
-	}
 	bySlot := make(map[int]*part)
 	var order []*part
 	for i, k := 1, 0; i+step-1 < len(args); i, k = i+step, k+1 {
@@ -70,9 +66,23 @@ func (c *Client) split(ctx context.Context, cmd redis.Cmder) error {
 		cmd.SetErr(err)
 		return err
 	}
+	return mergeParts(cmd, order, (len(args)-1)/step)
+}
+
+// part is one slot's share of a split command.
+type part struct {
+	cmd  redis.Cmder
+	keys []int // positions of its keys among the command's keys
+}
+
+// mergeParts sets the reply of a split command from its parts, in the
+// caller's key order (n keys): values in place for MGET, counts added up
+// for DEL/EXISTS/UNLINK/TOUCH, OK for MSET once every part succeeded.
+func mergeParts(cmd redis.Cmder, order []*part, n int) error {
+	name := cmd.Name()
 	switch out := cmd.(type) {
 	case *redis.SliceCmd:
-		vals := make([]any, (len(args)-1)/step)
+		vals := make([]any, n)
 		for _, p := range order {
 			pv, err := p.cmd.(*redis.SliceCmd).Result()
 			if err == nil && len(pv) != len(p.keys) {

@@ -94,7 +94,7 @@ func (h *Hook) DialHook(next redis.DialHook) redis.DialHook {
 func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	cs := h.conns.begin()
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if connState(cmd.Name()) || cs.inMulti() {
+		if h.e.connState(cmd) || cs.inMulti() {
 			return h.processConnState(ctx, cmd, next, cs)
 		}
 		return h.e.process(ctx, cmd, h.e.preroute(cmd), via{process: next})
@@ -121,7 +121,7 @@ func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 		if len(cmds) == 0 {
 			return next(ctx, cmds)
 		}
-		if hasConnState(cmds) || cs.inMulti() {
+		if h.e.hasConnState(cmds) || cs.inMulti() {
 			// Connection set-up (go-redis pipelines HELLO, AUTH, CLIENT
 			// SETINFO on a new connection) and stateful pipelines run as
 			// sent, on the caller's connection.
@@ -173,23 +173,20 @@ func (e *engine) group(cmds []redis.Cmder) map[target][]redis.Cmder {
 
 // hasConnState reports a pipeline holding a command that changes the state
 // of its connection, MULTI and EXEC of a transaction aside.
-func hasConnState(cmds []redis.Cmder) bool {
+func (e *engine) hasConnState(cmds []redis.Cmder) bool {
 	for i, c := range cmds {
-		if connState(c.Name()) && !(isTx(cmds) && (i == 0 || i == len(cmds)-1)) {
+		if e.connState(c) && !(isTx(cmds) && (i == 0 || i == len(cmds)-1)) {
 			return true
 		}
 	}
 	return false
 }
 
-// connState reports commands that change the state of their connection:
-// they only make sense on the connection the caller chose.
-func connState(name string) bool {
-	switch name {
-	case "watch", "unwatch", "multi", "exec", "discard", "select", "auth", "hello",
-		"readonly", "readwrite", "asking", "client", "reset", "quit", "monitor",
-		"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe":
-		return true
-	}
-	return false
+// connState reports commands that belong to their connection (WATCH,
+// MULTI, SELECT, HELLO, SUBSCRIBE, WAIT, ...), by the command table's
+// connection flag: they only make sense on the connection the caller
+// chose.
+func (e *engine) connState(cmd redis.Cmder) bool {
+	f, _ := e.table.Flags(cmd.Args())
+	return f&slotmap.FlagConnection != 0
 }
