@@ -406,9 +406,15 @@ func reshardReal(ctx context.Context, cl *redirect.Client, cli string, cfg *demo
 	event("%s --cluster reshard: %d slots from %s to %s", cli, cfg.reshard, from.Addr, to.Addr)
 	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(rctx, cli, "--cluster", "reshard", from.Addr,
+	// The nodes' user, password and TLS settings go to redis-cli too; a
+	// password given by $REDISCLI_AUTH reaches it by inheritance.
+	args, env := cfg.conn.cliArgs()
+	args = append(args, "--cluster", "reshard", from.Addr,
 		"--cluster-from", from.ID, "--cluster-to", to.ID,
-		"--cluster-slots", strconv.Itoa(cfg.reshard), "--cluster-yes").CombinedOutput()
+		"--cluster-slots", strconv.Itoa(cfg.reshard), "--cluster-yes")
+	cmd := exec.CommandContext(rctx, cli, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		tail := string(out)
 		if len(tail) > 600 {

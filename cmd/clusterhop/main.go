@@ -253,6 +253,28 @@ func (c *connFlags) options() (*redis.Options, error) {
 	return o, nil
 }
 
+// cliArgs returns the redis-cli (or valkey-cli) options for the same
+// connection settings, and the environment that carries the password, as
+// REDISCLI_AUTH, out of the process list.
+func (c *connFlags) cliArgs() (args, env []string) {
+	if c.user != "" {
+		args = append(args, "--user", c.user)
+	}
+	if c.tls {
+		args = append(args, "--tls")
+		if c.tlsCA != "" {
+			args = append(args, "--cacert", c.tlsCA)
+		}
+		if c.tlsInsecure {
+			args = append(args, "--insecure")
+		}
+	}
+	if c.password != "" {
+		env = append(env, "REDISCLI_AUTH="+c.password)
+	}
+	return args, env
+}
+
 func runSlot(keys []string, stdout, _ io.Writer) (string, error) {
 	if len(keys) == 0 {
 		return "", usageErrorf("give at least one key: clusterhop slot KEY [KEY ...]")
