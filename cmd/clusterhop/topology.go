@@ -415,8 +415,12 @@ func printTopology(w io.Writer, r topologyReport) {
 			zones = zones || n.AvailabilityZone != ""
 		}
 	}
-	fmt.Fprintf(w, "cluster seen from %s: %d shards, %d nodes, %d of %d slots covered\n\n",
+	fmt.Fprintf(w, "cluster seen from %s: %d shards, %d nodes, %d of %d slots covered\n",
 		r.From, len(r.Shards), nodes, r.Covered, slotmap.SlotCount)
+	if healthUnknown(r) {
+		fmt.Fprintln(w, "(no health or replication offsets: the node answered CLUSTER SLOTS, not CLUSTER SHARDS, as before Redis 7)")
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := "SHARD\tSLOTS\tROLE\tENDPOINT\tHEALTH\tOFFSET\tLAG\tNODE ID"
 	if zones {
@@ -453,6 +457,19 @@ func printTopology(w io.Writer, r topologyReport) {
 		mark := map[string]string{levelOK: "[OK]", levelWarn: "[WARN]", levelError: "[ERR]"}[c.Level]
 		fmt.Fprintf(w, "%s %s\n", mark, c.Text)
 	}
+}
+
+// healthUnknown reports whether no node has a health: CLUSTER SHARDS
+// reports one for every node, CLUSTER SLOTS for none.
+func healthUnknown(r topologyReport) bool {
+	for _, sh := range r.Shards {
+		for _, n := range sh.Nodes {
+			if n.Health != slotmap.HealthUnknown.String() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // shardSlots is a shard's ranges for the table: the first few of them (a

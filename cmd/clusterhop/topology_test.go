@@ -205,6 +205,33 @@ func TestTopologyDisagreement(t *testing.T) {
 	assert.Equal(t, checkResult{levelError, "primary 127.0.0.1:7001 does not answer: connection refused"}, checks[1])
 }
 
+// TestTopologyFromClusterSlots: a view from CLUSTER SLOTS (servers before
+// Redis 7) has no health or offsets, and the table says why.
+func TestTopologyFromClusterSlots(t *testing.T) {
+	top, err := slotmap.ParseSlots([]redis.ClusterSlot{
+		{Start: 0, End: 16383, Nodes: []redis.ClusterNode{{ID: "pppp", Addr: "127.0.0.1:7000"}, {ID: "rrrr", Addr: "127.0.0.1:7003"}}},
+	}, "127.0.0.1:7000")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	printTopology(&out, describe(top, "127.0.0.1:7000"))
+	assert.Contains(t, out.String(), "slots covered\n(no health or replication offsets: the node answered CLUSTER SLOTS")
+	assert.Regexp(t, `(?m)^1 +0-16383 \(16384\) +primary +127\.0\.0\.1:7000 +unknown +- +- +pppp$`, out.String())
+	assert.Regexp(t, `(?m)^ +replica +127\.0\.0\.1:7003 +unknown +- +- +rrrr$`, out.String())
+
+	out.Reset()
+	printTopology(&out, describe(healthyTopology(t), "127.0.0.1:7000"))
+	assert.NotContains(t, out.String(), "CLUSTER SLOTS")
+}
+
+func healthyTopology(t *testing.T) *slotmap.Topology {
+	top, err := slotmap.ParseShards([]redis.ClusterShard{{
+		Slots: []redis.SlotRange{{Start: 0, End: 16383}},
+		Nodes: []redis.Node{{ID: "pppp", Endpoint: "127.0.0.1", Port: 7000, Role: "master", Health: "online"}},
+	}}, "127.0.0.1:7000", false)
+	require.NoError(t, err)
+	return top
+}
+
 // TestTopologyLoadingReplica: a replica CLUSTER SHARDS reports loading
 // (the server's word for a replica whose offset is still 0, as on a fresh
 // cluster that has replicated nothing) is a warning, not a failure.
@@ -390,6 +417,21 @@ func TestTopologyRealCluster(t *testing.T) {
 		{Slot: slot, Addr: to, State: "importing", Peer: c.NodeID(from), PeerAddr: from},
 	}, rep.OpenSlots)
 	require.NoError(t, c.FinishMigration(ctx, slot))
+}
+
+// TestTopologyRealClusterIPv6: node addresses are written as net.Dial
+// takes them ([::1]:port), and every node is asked at that address.
+func TestTopologyRealClusterIPv6(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Config{Primaries: 3, Host: "::1"})
+	var out, errOut bytes.Buffer
+	code := run([]string{"topology", "--addr", c.Primaries()[0]}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+	t.Log("\n" + out.String())
+	for _, a := range c.Primaries() {
+		require.True(t, strings.HasPrefix(a, "[::1]:"), a)
+		assert.Regexp(t, `(?m)^\d +\S+ \(\d+\) +primary +`+regexp.QuoteMeta(a)+" +online ", out.String())
+	}
+	assert.Contains(t, out.String(), "[OK] all 3 nodes agree about the slots\n")
 }
 
 // rangesHold reports whether one of the "start-end" ranges holds slot.
