@@ -31,8 +31,10 @@
 // has them per node. The refresh outcome is "changed", "unchanged",
 // "discarded" (older than the view already held) or "error"; the give-up
 // reason is the retry package's: "redirect_budget", "retry_budget",
-// "throttled", "deadline", "in_doubt", "canceled", "breaker_open", or
-// "other".
+// "throttled", "deadline", "in_doubt", "canceled", "breaker_open", or the
+// redirect package's "addr_not_allowed" (a redirection to a node the
+// topology does not know) and "watched" (a transaction under WATCH is
+// never re-sent), else "other".
 package otel
 
 import (
@@ -177,6 +179,8 @@ var giveUpReasons = []struct {
 	{retry.ErrInDoubt, "in_doubt"},
 	{retry.ErrCanceled, "canceled"},
 	{retry.ErrBreakerOpen, "breaker_open"},
+	{redirect.ErrAddrNotAllowed, "addr_not_allowed"},
+	{redirect.ErrWatched, "watched"},
 }
 
 func (r *recorder) giveUp(e redirect.GiveUpEvent) {

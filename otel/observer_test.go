@@ -90,6 +90,7 @@ func TestObserverRecordsEveryEvent(t *testing.T) {
 		Err: fmt.Errorf("%w: %w", retry.ErrRetryBudget, classify.Parse("CLUSTERDOWN The cluster is down"))})
 	obs.GiveUp(redirect.GiveUpEvent{Kind: classify.KindTimeout, Command: "incr", Addr: a, Err: fmt.Errorf("%w: i/o timeout", retry.ErrInDoubt)})
 	obs.GiveUp(redirect.GiveUpEvent{Kind: classify.KindConnection, Command: "get", Addr: a, Err: errors.New("something else")})
+	obs.GiveUp(redirect.GiveUpEvent{Kind: classify.KindMoved, Command: "get", Addr: a, Err: fmt.Errorf("%w: MOVED 1 10.9.9.9:1", redirect.ErrAddrNotAllowed)})
 	obs.Breaker(redirect.BreakerEvent{Addr: a, Open: true})
 	obs.Breaker(redirect.BreakerEvent{Addr: b, Open: true})
 	obs.Breaker(redirect.BreakerEvent{Addr: a})
@@ -105,6 +106,7 @@ func TestObserverRecordsEveryEvent(t *testing.T) {
 		"CLUSTERDOWN|" + b + "|retry_budget": 1,
 		"timeout|" + a + "|in_doubt":         1,
 		"connection|" + a + "|other":         1,
+		"MOVED|" + a + "|addr_not_allowed":   1,
 	}, sums(t, m["clusterhop.give_ups"], hopotel.KeyKind, hopotel.KeyNode, hopotel.KeyGiveUpReason))
 	assert.Equal(t, map[string]int64{a: 0, b: 1}, sums(t, m["clusterhop.breaker.open"], hopotel.KeyNode), "one node still ejected")
 	assert.Equal(t, map[string]int64{"main": 3}, sums(t, m["clusterhop.redirects"], "cluster"), "the configured attributes on every point")

@@ -72,6 +72,12 @@ func TestParseURLShortForms(t *testing.T) {
 		{"redis://h:1?read_only=false&route_randomly=false", []string{"h:1"}, func(t *testing.T, o redirect.Options) {
 			assert.False(t, o.ReadFromReplicas)
 		}},
+		{"redis://h:1?in_doubt=readonly", []string{"h:1"}, func(t *testing.T, o redirect.Options) {
+			assert.Equal(t, retry.InDoubtReadOnly, o.Policy.InDoubt)
+		}},
+		{"redis://h:1?in_doubt=never&disable_retries=true", []string{"h:1"}, func(t *testing.T, o redirect.Options) {
+			assert.Equal(t, retry.Policy{InDoubt: retry.InDoubtNever, DisableRetries: true}, o.Policy)
+		}},
 		{"redis://h:1?dial_timeout=0", []string{"h:1"}, func(t *testing.T, o redirect.Options) {
 			assert.Zero(t, o.Template.DialTimeout, "0 is the default")
 		}},
