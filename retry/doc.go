@@ -103,6 +103,17 @@
 // of 0 always means the default, never "none": to turn retries off, set
 // DisableRetries; to turn the budget or the breaker off, their Disabled.
 //
+// JSON names are exact: encoding/json alone would take {"Timeout":"5s"}
+// for timeout and keep the last of a repeated name; ParseJSON refuses both,
+// saying which name was meant, and points a URL name used in JSON
+// (budget_max_tokens) at its nested form ({"budget":{"max_tokens":…}}).
+// Errors name fields as the URL does, never a Go type.
+//
+// ParseURL reads the policy's parameters and nothing else. A connection
+// string that also names the nodes and go-redis's settings (dial_timeout,
+// pool_size, addr, ...) is read whole by redirect.ParseURL, where
+// max_retries and max_redirects are this package's.
+//
 // # Why these defaults
 //
 // A failover must be ridden out, reads and writes alike, when the caller's
