@@ -27,6 +27,7 @@ func TestSecuredIPv6Cluster(t *testing.T) {
 		require.Len(t, c.Primaries(), 3)
 		addr := c.Primaries()[0]
 		assert.Equal(t, "::1", c.Host())
+		assert.FileExists(t, c.CAFile())
 		assert.Contains(t, addr, "[::1]:")
 
 		node := func(user, pass string, tlsConfig *tls.Config) *redis.Client {

@@ -108,16 +108,9 @@ func (s *Shared) Get(tb testing.TB) *Cluster {
 	return s.get(tb, "")
 }
 
-// GetServer is Get for one server of the table: it calls RequireServer and
-// returns the package's cluster of that server.
-func (s *Shared) GetServer(tb testing.TB, srv Server) *Cluster {
-	tb.Helper()
-	RequireServer(tb, srv)
-	return s.get(tb, srv.Binary)
-}
-
 // Each runs fn once per server of ServersToRun, as a subtest named after
-// the server, with the package's cluster of that server (see GetServer).
+// the server (gated by RequireServer), with the package's cluster of that
+// server, started on first use and healed before each later use as in Get.
 func (s *Shared) Each(t *testing.T, fn func(t *testing.T, c *Cluster)) {
 	t.Helper()
 	ForEachServer(t, func(t *testing.T, srv Server) {
