@@ -53,6 +53,18 @@ func TestSlotCommand(t *testing.T) {
 	out.Reset()
 	assert.Equal(t, 2, run([]string{"slot"}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "give at least one key")
+
+	// The example in the help and the README is the command's own output.
+	out.Reset()
+	require.Equal(t, 0, run([]string{"slot", "user:1000", "{user1000}.following"}, &out, &errOut))
+	var help bytes.Buffer
+	require.Equal(t, 0, run([]string{"help", "slot"}, &help, &errOut))
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	for line := range strings.Lines(out.String()) {
+		assert.Contains(t, help.String(), "  "+line)
+		assert.Contains(t, string(readme), "\n"+line)
+	}
 }
 
 // TestUsageErrors: every command line a command cannot run exits 2 with one
