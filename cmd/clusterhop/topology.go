@@ -77,12 +77,11 @@ type shardReport struct {
 }
 
 type nodeReport struct {
-	ID               string `json:"id"`
-	Addr             string `json:"addr"`
-	Role             string `json:"role"`
-	Health           string `json:"health"`
-	ReplOffset       int64  `json:"repl_offset"`
-	AvailabilityZone string `json:"availability_zone,omitempty"`
+	ID         string `json:"id"`
+	Addr       string `json:"addr"`
+	Role       string `json:"role"`
+	Health     string `json:"health"`
+	ReplOffset int64  `json:"repl_offset"`
 }
 
 // checkResult is one check's outcome. A warning does not fail the command.
@@ -228,8 +227,7 @@ func rangeText(r slotmap.Range) string {
 }
 
 func nodeOf(n *slotmap.Node) nodeReport {
-	return nodeReport{ID: n.ID, Addr: n.Addr, Role: n.Role.String(), Health: n.Health.String(),
-		ReplOffset: n.ReplOffset, AvailabilityZone: n.AvailabilityZone}
+	return nodeReport{ID: n.ID, Addr: n.Addr, Role: n.Role.String(), Health: n.Health.String(), ReplOffset: n.ReplOffset}
 }
 
 // uncovered returns the slot ranges no shard of t serves.
@@ -408,12 +406,8 @@ func ownerAddr(t *slotmap.Topology, slot int) string {
 
 func printTopology(w io.Writer, r topologyReport) {
 	nodes := 0
-	zones := false
 	for _, sh := range r.Shards {
 		nodes += len(sh.Nodes)
-		for _, n := range sh.Nodes {
-			zones = zones || n.AvailabilityZone != ""
-		}
 	}
 	fmt.Fprintf(w, "cluster seen from %s: %d shards, %d nodes, %d of %d slots covered\n",
 		r.From, len(r.Shards), nodes, r.Covered, slotmap.SlotCount)
@@ -422,11 +416,7 @@ func printTopology(w io.Writer, r topologyReport) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "SHARD\tSLOTS\tROLE\tENDPOINT\tHEALTH\tOFFSET\tLAG\tNODE ID"
-	if zones {
-		head += "\tZONE"
-	}
-	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, "SHARD\tSLOTS\tROLE\tENDPOINT\tHEALTH\tOFFSET\tLAG\tNODE ID")
 	for i, sh := range r.Shards {
 		primary := sh.Nodes[0]
 		for j, n := range sh.Nodes {
@@ -441,11 +431,7 @@ func printTopology(w io.Writer, r topologyReport) {
 					lag = fmt.Sprint(primary.ReplOffset - n.ReplOffset)
 				}
 			}
-			line := strings.Join([]string{shard, slots, n.Role, n.Addr, n.Health, offset, lag, n.ID}, "\t")
-			if zones {
-				line += "\t" + n.AvailabilityZone
-			}
-			fmt.Fprintln(tw, line)
+			fmt.Fprintln(tw, strings.Join([]string{shard, slots, n.Role, n.Addr, n.Health, offset, lag, n.ID}, "\t"))
 		}
 	}
 	tw.Flush()
