@@ -22,7 +22,8 @@ import (
 //
 //	redis://user:pass@10.0.0.1:6379?addr=10.0.0.2:6379&dial_timeout=2s&max_retries=20&in_doubt=idempotent
 //
-// The seeds are host:port (default localhost:6379) and every addr=.
+// The seeds are host:port (host localhost and port 6379 when left out) and
+// every addr=.
 // rediss:// turns TLS on; each node's certificate is then checked against
 // the host name the node is dialled by (see Options.Template). User and
 // password are the nodes' credentials.

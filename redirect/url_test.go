@@ -171,3 +171,28 @@ func TestParseURLClient(t *testing.T) {
 	require.NoError(t, cl.Set(ctx, "k", "v", 0).Err())
 	assert.Equal(t, "v", cl.Get(ctx, "k").Val())
 }
+
+// FuzzParseURL: ParseURL never panics, and what it accepts validates and
+// names at least one seed.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"redis://user:secret@10.0.0.1:7000?addr=10.0.0.2:7001&dial_timeout=2s&max_retries=20",
+		"rediss://[2001:db8::1]:7000?read_only=true&in_doubt=idempotent",
+		"redis://h:1?read_timeout=-1&delays=tryagain:5ms,loading:200ms",
+		"redis://?addr=a:1&addr=b:2&breaker_pause=1s",
+		"redis://h:1/0?protocol=3&pool_size=10",
+		"redis://h:1?min_retry_backoff=8ms",
+		"redis://%zz",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := redirect.ParseURL(s)
+		if err != nil {
+			return
+		}
+		require.NotEmpty(t, o.Seeds)
+		require.NoError(t, o.Validate())
+	})
+}
