@@ -42,7 +42,7 @@ lint:
 	@unformatted="$$(gofmt -l .)"; test -z "$$unformatted" || { echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; }
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./classify ./slotmap ./retry ./redirect
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./classify ./command ./slotmap ./retry ./redirect
 
 # Each fuzz target for FUZZTIME (go test runs one fuzz target at a time).
 fuzz:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2/server"
 
-	"github.com/clusterhop/clusterhop/slotmap"
+	"github.com/clusterhop/clusterhop/command"
 )
 
 // commandsRedis70 holds the replies of Redis 7.0.15 to COMMAND and to
@@ -111,7 +111,7 @@ func (cn *conn) command(args []string) {
 			cn.peer.WriteError("ERR Invalid number of arguments specified for command")
 			return
 		}
-		idx, _, ok := slotmap.KeysStrings(nil, args[2:])
+		idx, _, ok := command.KeysStrings(nil, args[2:])
 		switch {
 		case !ok:
 			cn.peer.WriteError("ERR Invalid command specified")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2/server"
 
-	"github.com/clusterhop/clusterhop/slotmap"
+	"github.com/clusterhop/clusterhop/command"
 )
 
 // conn is one client connection to a node. Its fields after peer are owned
@@ -201,14 +201,14 @@ func (cn *conn) exec(name string, args []string) {
 
 // routed runs a command after the cluster rules for its keys allow it here.
 func (cn *conn) routed(name string, args []string) {
-	idx, flags, known := slotmap.KeysStrings(cn.idx[:0], args)
+	idx, flags, known := command.KeysStrings(cn.idx[:0], args)
 	cn.idx = idx[:0]
-	write := flags&slotmap.FlagReadOnly == 0
+	write := flags&command.FlagReadOnly == 0
 	// The check of where the keys are and the command must not be split
 	// by a key moving between them, as a real server's single thread
 	// never splits them; a blocking command could hold a migration up for
 	// its whole timeout, so it runs outside (and may race with a move).
-	if flags&slotmap.FlagBlocking == 0 {
+	if flags&command.FlagBlocking == 0 {
 		cn.n.c.data.RLock()
 		defer cn.n.c.data.RUnlock()
 	}

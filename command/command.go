@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 // command is what the table knows about one command or subcommand: its
 // flags and where its keys are.

@@ -1,38 +1,40 @@
-package slotmap
+package command
 
 import (
 	"encoding"
 	"errors"
 	"fmt"
-	"github.com/clusterhop/clusterhop/classify"
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
-// ErrUnknownCommand is wrapped by CommandSlot's error for a command the
+// ErrUnknownCommand is wrapped by SlotOf's error for a command the
 // table does not know; Table.Learn can teach it.
-var ErrUnknownCommand = errors.New("slotmap: unknown command")
+var ErrUnknownCommand = errors.New("command: unknown command")
 
-// CommandSlot returns the one slot all keys of the command args describes
+// SlotOf returns the one slot all keys of the command args describes
 // hash to (args in go-redis's Cmder.Args() form), -1 for a command without
 // keys, which any node may serve. Keys in different slots return the
 // server's own CROSSSLOT error (classify.KindCrossSlot), so a client can
 // refuse the command before sending it. An unknown command returns an error
 // wrapping ErrUnknownCommand that names it, and a key go-redis could not
 // send an error naming its position and type.
-func CommandSlot(args []any) (int, error) {
-	return DefaultTable.CommandSlot(args)
+func SlotOf(args []any) (int, error) {
+	return DefaultTable.SlotOf(args)
 }
 
-// CommandSlot is the package-level CommandSlot on t's static and learned
+// SlotOf is the package-level SlotOf on t's static and learned
 // commands.
-func (t *Table) CommandSlot(args []any) (int, error) {
+func (t *Table) SlotOf(args []any) (int, error) {
 	slot, _, err := t.Route(args)
 	return slot, err
 }
 
-// Route is CommandSlot that also returns the command's flags, in one pass
+// Route is SlotOf that also returns the command's flags, in one pass
 // over its keys and without allocating: what a client needs to route a
 // command. The flags are valid whenever the command is known (err does not
 // wrap ErrUnknownCommand), also when its keys span slots.
@@ -46,7 +48,7 @@ func (t *Table) Route(args []any) (slot int, flags Flags, err error) {
 	for _, i := range idx {
 		s, err := argSlot(args[i])
 		if err != nil {
-			return 0, flags, fmt.Errorf("slotmap: key at argument %d: %w", i, err)
+			return 0, flags, fmt.Errorf("command: key at argument %d: %w", i, err)
 		}
 		if slot >= 0 && s != slot {
 			return 0, flags, classify.CrossSlot()
@@ -82,52 +84,52 @@ func argSlot(v any) (int, error) {
 	var num [64]byte
 	switch v := v.(type) {
 	case string:
-		return Slot(v), nil
+		return slotmap.Slot(v), nil
 	case []byte:
-		return SlotBytes(v), nil
+		return slotmap.SlotBytes(v), nil
 	case nil:
-		return Slot(""), nil
+		return slotmap.Slot(""), nil
 	case int:
-		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
 	case int8:
-		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
 	case int16:
-		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
 	case int32:
-		return SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], int64(v), 10)), nil
 	case int64:
-		return SlotBytes(strconv.AppendInt(num[:0], v, 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], v, 10)), nil
 	case uint:
-		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
 	case uint8:
-		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
 	case uint16:
-		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
 	case uint32:
-		return SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendUint(num[:0], uint64(v), 10)), nil
 	case uint64:
-		return SlotBytes(strconv.AppendUint(num[:0], v, 10)), nil
+		return slotmap.SlotBytes(strconv.AppendUint(num[:0], v, 10)), nil
 	case float32:
-		return SlotBytes(strconv.AppendFloat(num[:0], float64(v), 'f', -1, 64)), nil
+		return slotmap.SlotBytes(strconv.AppendFloat(num[:0], float64(v), 'f', -1, 64)), nil
 	case float64:
-		return SlotBytes(strconv.AppendFloat(num[:0], v, 'f', -1, 64)), nil
+		return slotmap.SlotBytes(strconv.AppendFloat(num[:0], v, 'f', -1, 64)), nil
 	case bool:
 		if v {
-			return Slot("1"), nil
+			return slotmap.Slot("1"), nil
 		}
-		return Slot("0"), nil
+		return slotmap.Slot("0"), nil
 	case time.Time:
-		return SlotBytes(v.AppendFormat(num[:0], time.RFC3339Nano)), nil
+		return slotmap.SlotBytes(v.AppendFormat(num[:0], time.RFC3339Nano)), nil
 	case time.Duration:
-		return SlotBytes(strconv.AppendInt(num[:0], v.Nanoseconds(), 10)), nil
+		return slotmap.SlotBytes(strconv.AppendInt(num[:0], v.Nanoseconds(), 10)), nil
 	case encoding.BinaryMarshaler:
 		b, err := v.MarshalBinary()
 		if err != nil {
 			return 0, err
 		}
-		return SlotBytes(b), nil
+		return slotmap.SlotBytes(b), nil
 	case net.IP:
-		return SlotBytes(v), nil
+		return slotmap.SlotBytes(v), nil
 	}
 	if d, ok := deref(v); ok {
 		return argSlot(d)

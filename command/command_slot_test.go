@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"github.com/clusterhop/clusterhop/classify"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 func TestCommandSlot(t *testing.T) {
@@ -19,30 +21,30 @@ func TestCommandSlot(t *testing.T) {
 		want int
 	}{
 		{"one key", []any{"get", "foo"}, 12182},
-		{"keys sharing a tag", []any{"mget", "{user1000}.following", "{user1000}.followers"}, Slot("user1000")},
+		{"keys sharing a tag", []any{"mget", "{user1000}.following", "{user1000}.followers"}, slotmap.Slot("user1000")},
 		{"keyless", []any{"ping"}, -1},
 		{"script without keys", []any{"eval", "return 1", 0}, -1},
-		{"script keys", []any{"eval", "return 1", 2, "{t}a", "{t}b", "x"}, Slot("t")},
+		{"script keys", []any{"eval", "return 1", 2, "{t}a", "{t}b", "x"}, slotmap.Slot("t")},
 		{"bytes key", []any{"get", []byte("foo")}, 12182},
-		{"nil key is empty", []any{"get", nil}, Slot("")},
-		{"int key", []any{"get", 123}, Slot("123")},
-		{"int64 key", []any{"get", int64(-5)}, Slot("-5")},
-		{"uint key", []any{"get", uint8(7)}, Slot("7")},
-		{"float key", []any{"get", 1.5}, Slot("1.5")},
-		{"float32 key", []any{"get", float32(0.25)}, Slot("0.25")},
-		{"bool key", []any{"get", true}, Slot("1")},
-		{"duration key", []any{"get", time.Second}, Slot("1000000000")},
-		{"time key", []any{"get", time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)}, Slot("2024-01-02T03:04:05.000000006Z")},
-		{"ip key", []any{"get", net.IPv4(1, 2, 3, 4).To4()}, SlotBytes([]byte{1, 2, 3, 4})},
+		{"nil key is empty", []any{"get", nil}, slotmap.Slot("")},
+		{"int key", []any{"get", 123}, slotmap.Slot("123")},
+		{"int64 key", []any{"get", int64(-5)}, slotmap.Slot("-5")},
+		{"uint key", []any{"get", uint8(7)}, slotmap.Slot("7")},
+		{"float key", []any{"get", 1.5}, slotmap.Slot("1.5")},
+		{"float32 key", []any{"get", float32(0.25)}, slotmap.Slot("0.25")},
+		{"bool key", []any{"get", true}, slotmap.Slot("1")},
+		{"duration key", []any{"get", time.Second}, slotmap.Slot("1000000000")},
+		{"time key", []any{"get", time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)}, slotmap.Slot("2024-01-02T03:04:05.000000006Z")},
+		{"ip key", []any{"get", net.IPv4(1, 2, 3, 4).To4()}, slotmap.SlotBytes([]byte{1, 2, 3, 4})},
 		{"marshaler key", []any{"get", binaryKey("foo")}, 12182},
-		{"pointer key", []any{"get", ptr(42)}, Slot("42")},
+		{"pointer key", []any{"get", ptr(42)}, slotmap.Slot("42")},
 		{"string pointer key", []any{"get", ptr("foo")}, 12182},
 		{"shard channel", []any{"spublish", "foo", "msg"}, 12182},
 		{"container", []any{"object", "encoding", "foo"}, 12182},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := CommandSlot(tt.args)
+			got, err := SlotOf(tt.args)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -57,7 +59,7 @@ func TestCommandSlotCrossSlot(t *testing.T) {
 		{"eval", "s", "2", "a", "b"},
 		{"xread", "streams", "a", "b", "0", "0"},
 	} {
-		_, err := CommandSlot(args)
+		_, err := SlotOf(args)
 		require.Error(t, err, "%v", args)
 		assert.Equal(t, classify.KindCrossSlot, classify.KindOf(err))
 		assert.Equal(t, "CROSSSLOT Keys in request don't hash to the same slot", err.Error())
@@ -67,41 +69,41 @@ func TestCommandSlotCrossSlot(t *testing.T) {
 }
 
 func TestCommandSlotErrors(t *testing.T) {
-	_, err := CommandSlot([]any{"frobnicate", "a"})
+	_, err := SlotOf([]any{"frobnicate", "a"})
 	assert.ErrorIs(t, err, ErrUnknownCommand)
-	assert.EqualError(t, err, `slotmap: unknown command "frobnicate"`)
+	assert.EqualError(t, err, `command: unknown command "frobnicate"`)
 
-	_, err = CommandSlot([]any{"object", "frob", "a"})
-	assert.EqualError(t, err, `slotmap: unknown command "object" (subcommand "frob")`)
+	_, err = SlotOf([]any{"object", "frob", "a"})
+	assert.EqualError(t, err, `command: unknown command "object" (subcommand "frob")`)
 
-	_, err = CommandSlot(nil)
-	assert.EqualError(t, err, "slotmap: unknown command: no command name")
+	_, err = SlotOf(nil)
+	assert.EqualError(t, err, "command: unknown command: no command name")
 
-	_, err = CommandSlot([]any{"get", struct{}{}})
-	assert.EqualError(t, err, "slotmap: key at argument 1: go-redis cannot send a struct {}")
+	_, err = SlotOf([]any{"get", struct{}{}})
+	assert.EqualError(t, err, "command: key at argument 1: go-redis cannot send a struct {}")
 
-	_, err = CommandSlot([]any{"get", (*int)(nil)})
-	assert.EqualError(t, err, "slotmap: key at argument 1: go-redis cannot send a *int")
+	_, err = SlotOf([]any{"get", (*int)(nil)})
+	assert.EqualError(t, err, "command: key at argument 1: go-redis cannot send a *int")
 
-	_, err = CommandSlot([]any{"get", binaryKey("")})
-	assert.EqualError(t, err, "slotmap: key at argument 1: cannot marshal an empty key")
+	_, err = SlotOf([]any{"get", binaryKey("")})
+	assert.EqualError(t, err, "command: key at argument 1: cannot marshal an empty key")
 }
 
 func TestCommandSlotManyKeys(t *testing.T) {
-	// More keys than CommandSlot's buffer on the stack.
+	// More keys than SlotOf's buffer on the stack.
 	args := []any{"del"}
 	for i := range 100 {
 		args = append(args, "{tag}"+strconv.Itoa(i))
 	}
-	got, err := CommandSlot(args)
+	got, err := SlotOf(args)
 	require.NoError(t, err)
-	assert.Equal(t, Slot("tag"), got)
+	assert.Equal(t, slotmap.Slot("tag"), got)
 }
 
 func TestCommandSlotAllocations(t *testing.T) {
 	args := []any{"mset", "{t}a", "1", "{t}b", "2", "{t}c", "3"}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := CommandSlot(args); err != nil {
+		if _, err := SlotOf(args); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 // staticCommands is the command table built in: every command of Redis 7.0
 // with the key positions and flags its COMMAND INFO reports, and the hash

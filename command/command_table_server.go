@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 // serverCommands are the commands that are not about one data type:
 // scripts, publish/subscribe, transactions, connections, administration.

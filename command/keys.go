@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 // Flags describe how a command must be routed in a cluster and what it does
 // to the data. They come from the static command table or from the flags and
@@ -120,10 +120,10 @@ func (t *Table) Flags(args []any) (Flags, bool) {
 	return c.flags, true
 }
 
-// CommandFlags is Table.Flags on DefaultTable: what the command table says
+// FlagsOf is Table.Flags on DefaultTable: what the command table says
 // of a command (read-only, write, blocking, ...), the one place the project
 // keeps such facts.
-func CommandFlags(args []any) (Flags, bool) { return DefaultTable.Flags(args) }
+func FlagsOf(args []any) (Flags, bool) { return DefaultTable.Flags(args) }
 
 func keysOf[A argList](t *Table, dst []int, args A) ([]int, Flags, bool) {
 	c := lookup(t, args)

@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"strconv"
@@ -56,7 +56,7 @@ func BenchmarkCommandSlot(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := CommandSlot(bc.args); err != nil {
+				if _, err := SlotOf(bc.args); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,15 +1,17 @@
-package slotmap
+package command
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // FuzzKeys feeds arbitrary command lines (arguments separated by spaces) to
 // both forms of Keys, on the static table and on learned key specs: no
 // panic, every position inside args and never the command name, both forms
-// alike, and CommandSlot agreeing.
+// alike, and SlotOf agreeing.
 func FuzzKeys(f *testing.F) {
 	for _, line := range getkeysLines {
 		f.Add(line, false)
@@ -51,14 +53,14 @@ func FuzzKeys(f *testing.F) {
 			if !ok && len(fromStrings) > 0 {
 				t.Fatalf("%q: unknown command with keys %v", line, fromStrings)
 			}
-			slot, err := tb.CommandSlot(anyArgs)
+			slot, err := tb.SlotOf(anyArgs)
 			switch {
 			case !ok && err == nil:
-				t.Fatalf("%q: CommandSlot %d of an unknown command", line, slot)
+				t.Fatalf("%q: SlotOf %d of an unknown command", line, slot)
 			case ok && len(fromStrings) == 0 && (err != nil || slot != -1):
-				t.Fatalf("%q: CommandSlot %d, %v of a command without keys", line, slot, err)
-			case err == nil && len(fromStrings) > 0 && slot != Slot(args[fromStrings[0]]):
-				t.Fatalf("%q: CommandSlot %d, want the first key's %d", line, slot, Slot(args[fromStrings[0]]))
+				t.Fatalf("%q: SlotOf %d, %v of a command without keys", line, slot, err)
+			case err == nil && len(fromStrings) > 0 && slot != slotmap.Slot(args[fromStrings[0]]):
+				t.Fatalf("%q: SlotOf %d, want the first key's %d", line, slot, slotmap.Slot(args[fromStrings[0]]))
 			}
 		}
 	})

@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 // keySpec is one of a command's key specifications, as Redis 7 reports them
 // in COMMAND INFO: where the search for keys begins (an index, or the

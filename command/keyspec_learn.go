@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type doer interface {
 func (t *Table) Learn(ctx context.Context, c redis.Cmdable, names ...string) error {
 	d, ok := c.(doer)
 	if !ok {
-		return fmt.Errorf("slotmap: Learn needs a go-redis client with a Do method, not %T", c)
+		return fmt.Errorf("command: Learn needs a go-redis client with a Do method, not %T", c)
 	}
 	var (
 		fetch []string
@@ -118,7 +118,7 @@ func (t *Table) fetch(ctx context.Context, d doer, names []string) error {
 		delete(t.inflight, n)
 	}
 	if err != nil {
-		return fmt.Errorf("slotmap: learning %s: %w", strings.Join(names, " "), err)
+		return fmt.Errorf("command: learning %s: %w", strings.Join(names, " "), err)
 	}
 	next := make(learnedIndex, len(*t.learned.Load())+len(got))
 	for n, c := range *t.learned.Load() {

@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"context"
@@ -222,7 +222,7 @@ func TestLearnFailureIsNotRemembered(t *testing.T) {
 	f := &fakeServer{entries: moduleEntries(), err: errors.New("connection reset")}
 	tb := NewTable()
 	err := tb.Learn(context.Background(), f, "mod.get", "mod.mset")
-	assert.EqualError(t, err, "slotmap: learning mod.get mod.mset: connection reset")
+	assert.EqualError(t, err, "command: learning mod.get mod.mset: connection reset")
 	f.err = nil
 	require.NoError(t, tb.Learn(context.Background(), f, "mod.get"))
 	assert.EqualValues(t, 2, f.calls.Load())
@@ -232,7 +232,7 @@ type noDo struct{ redis.Cmdable }
 
 func TestLearnNeedsDo(t *testing.T) {
 	err := NewTable().Learn(context.Background(), noDo{}, "mod.get")
-	assert.EqualError(t, err, "slotmap: Learn needs a go-redis client with a Do method, not slotmap.noDo")
+	assert.EqualError(t, err, "command: Learn needs a go-redis client with a Do method, not command.noDo")
 }
 
 func TestParseCommandInfoErrors(t *testing.T) {

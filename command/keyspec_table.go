@@ -1,4 +1,4 @@
-package slotmap
+package command
 
 import (
 	"sync"
@@ -19,7 +19,7 @@ type Table struct {
 	inflight map[string]*learnCall // fetches under way, by lower-case name
 }
 
-// DefaultTable is the table Keys, KeysStrings and CommandSlot consult.
+// DefaultTable is the table Keys, KeysStrings and SlotOf consult.
 // Learn on it teaches them module and newer commands.
 var DefaultTable = NewTable()
 

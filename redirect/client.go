@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
@@ -187,20 +188,20 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		return err
 	}
 	slot, flags, err := c.e.table.Route(cmd.Args())
-	if errors.Is(err, slotmap.ErrUnknownCommand) && c.learn(ctx, cmd) {
+	if errors.Is(err, command.ErrUnknownCommand) && c.learn(ctx, cmd) {
 		slot, flags, err = c.e.table.Route(cmd.Args())
 	}
 	switch {
-	case err != nil && classify.KindOf(err) == classify.KindCrossSlot && flags&slotmap.FlagSplittable != 0:
+	case err != nil && classify.KindOf(err) == classify.KindCrossSlot && flags&command.FlagSplittable != 0:
 		return c.split(ctx, cmd)
-	case err != nil && !errors.Is(err, slotmap.ErrUnknownCommand):
+	case err != nil && !errors.Is(err, command.ErrUnknownCommand):
 		// Cross-slot or malformed: the server would refuse it too; say so
 		// before any traffic.
 		cmd.SetErr(err)
 		return err
-	case slot < 0 && flags&slotmap.FlagAllPrimaries != 0:
+	case slot < 0 && flags&command.FlagAllPrimaries != 0:
 		return c.broadcast(ctx, cmd, flags)
-	case c.e.opts.RouteByLatency && flags&slotmap.FlagReadOnly != 0:
+	case c.e.opts.RouteByLatency && flags&command.FlagReadOnly != 0:
 		c.latency.await(ctx)
 	}
 	t, err := c.route(slot, flags)
@@ -232,7 +233,7 @@ func (c *Client) learn(ctx context.Context, cmd redis.Cmder) bool {
 }
 
 // route picks the node for a command of slot (-1: keyless or unknown).
-func (c *Client) route(slot int, flags slotmap.Flags) (target, error) {
+func (c *Client) route(slot int, flags command.Flags) (target, error) {
 	topo := c.e.slots.Load()
 	if slot < 0 {
 		a := randomPrimary(topo)
@@ -246,12 +247,12 @@ func (c *Client) route(slot int, flags slotmap.Flags) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	if c.e.opts.RouteByLatency && flags&slotmap.FlagReadOnly != 0 {
+	if c.e.opts.RouteByLatency && flags&command.FlagReadOnly != 0 {
 		if a := c.latency.nearest(sh); a != "" {
 			return target{addr: a}, nil
 		}
 	}
-	if (c.e.opts.ReadFromReplicas || c.e.opts.RouteByLatency) && flags&slotmap.FlagReadOnly != 0 {
+	if (c.e.opts.ReadFromReplicas || c.e.opts.RouteByLatency) && flags&command.FlagReadOnly != 0 {
 		if r := healthyReplica(sh); r != "" {
 			return target{addr: r}, nil
 		}
@@ -275,7 +276,7 @@ func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error 
 	var refused []redis.Cmder
 	for _, cmd := range cmds {
 		slot, flags, err := c.e.table.Route(cmd.Args())
-		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
+		if err != nil && !errors.Is(err, command.ErrUnknownCommand) {
 			cmd.SetErr(err)
 			refused = append(refused, cmd)
 			continue
@@ -299,8 +300,8 @@ func (c *Client) processTx(ctx context.Context, cmds []redis.Cmder) error {
 	inner := cmds[1 : len(cmds)-1]
 	slot := -1
 	for _, cmd := range inner {
-		s, err := c.e.table.CommandSlot(cmd.Args())
-		if err != nil && !errors.Is(err, slotmap.ErrUnknownCommand) {
+		s, err := c.e.table.SlotOf(cmd.Args())
+		if err != nil && !errors.Is(err, command.ErrUnknownCommand) {
 			setErr(cmds, err)
 			return err
 		}

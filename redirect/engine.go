@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 	"github.com/clusterhop/clusterhop/retry"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
@@ -24,7 +25,7 @@ type engine struct {
 	budget  *retry.Budget
 	breaker *retry.Breaker
 	slots   *slotmap.Map
-	table   *slotmap.Table // command keys: the static table, and what servers taught it
+	table   *command.Table // command keys: the static table, and what servers taught it
 	nodes   *nodeSet
 	obs     *Observer // nil when Options.Observer is empty
 
@@ -66,7 +67,7 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 		budget:  retry.NewBudget(opts.Policy.Budget),
 		breaker: retry.NewBreaker(opts.Policy.Breaker),
 		nodes:   newNodeSet(opts.Template, opts.AddrMap, readOnly, opts.OnNewNode),
-		table:   slotmap.NewTable(),
+		table:   command.NewTable(),
 		now:     time.Now,
 		rand:    rand.Float64,
 		sleep:   sleepCtx,

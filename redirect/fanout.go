@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
@@ -141,7 +142,7 @@ func keySlot(arg any) int {
 // the script can kill it) the command succeeds when any primary succeeds,
 // and fails with a primary's own error (NOTBUSY when no node was busy)
 // only when none did.
-func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder, flags slotmap.Flags) error {
+func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder, flags command.Flags) error {
 	topo := c.e.slots.Load()
 	args := cmd.Args()
 	var parts []redis.Cmder
@@ -178,7 +179,7 @@ func (c *Client) broadcast(ctx context.Context, cmd redis.Cmder, flags slotmap.F
 		return err
 	}
 	err := c.e.processPipeline(ctx, parts, groups, via{})
-	if flags&slotmap.FlagOneSucceeded != 0 {
+	if flags&command.FlagOneSucceeded != 0 {
 		parts, err = oneSucceeded(parts)
 	}
 	if err != nil {

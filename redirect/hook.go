@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 	"github.com/clusterhop/clusterhop/slotmap"
 )
 
@@ -188,5 +189,5 @@ func (e *engine) hasConnState(cmds []redis.Cmder) bool {
 // chose.
 func (e *engine) connState(cmd redis.Cmder) bool {
 	f, _ := e.table.Flags(cmd.Args())
-	return f&slotmap.FlagConnection != 0
+	return f&command.FlagConnection != 0
 }

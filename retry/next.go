@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/clusterhop/clusterhop/classify"
-	"github.com/clusterhop/clusterhop/slotmap"
+	"github.com/clusterhop/clusterhop/command"
 )
 
 // State is the retry state of one command. The caller owns it, fills the
@@ -236,12 +236,12 @@ func (p *Policy) MayResend(args []any) bool {
 
 // ReadOnly reports whether the command args (go-redis's Cmd.Args(): name
 // first) has no side effect, by the command table's flags
-// (slotmap.CommandFlags): read-only and not blocking. A blocking read
+// (command.FlagsOf): read-only and not blocking. A blocking read
 // (BLPOP, XREAD) is not: a copy may still be waiting when the retry takes
 // the data.
 func ReadOnly(args []any) bool {
-	f, ok := slotmap.CommandFlags(args)
-	return ok && f&slotmap.FlagReadOnly != 0 && f&(slotmap.FlagBlocking|slotmap.FlagWrite|slotmap.FlagPubSub) == 0
+	f, ok := command.FlagsOf(args)
+	return ok && f&command.FlagReadOnly != 0 && f&(command.FlagBlocking|command.FlagWrite|command.FlagPubSub) == 0
 }
 
 // limit is the earliest of the context deadline and Start+Timeout; zero
