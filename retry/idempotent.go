@@ -3,10 +3,11 @@ package retry
 // Idempotent reports whether running the command args (go-redis's
 // Cmd.Args(): name first) twice is as good as running it once, so a copy
 // that may have run can be sent again under InDoubtIdempotent. It does not
-// allocate. The table is this package's, written out in doc.go:
+// allocate. Reads come from the command table (ReadOnly); the writes that
+// repeat harmlessly are listed here, as doc.go writes them out:
 //
-//   - reads are idempotent (GET, MGET, HGETALL, ZRANGE, SCAN, XREAD, ...,
-//     SORT and GEORADIUS without STORE; read subcommands of CLUSTER,
+//   - reads are idempotent (GET, MGET, HGETALL, ZRANGE, SCAN, ..., XREAD
+//     without BLOCK, SORT and GEORADIUS without STORE; read subcommands of CLUSTER,
 //     OBJECT, XINFO, MEMORY, COMMAND, CONFIG GET, PUBSUB, FUNCTION LIST).
 //     Reads with a side effect are not: XREADGROUP, BLPOP, SPOP, GETDEL.
 //   - a write is idempotent when a second run leaves the same data and
@@ -28,8 +29,11 @@ func Idempotent(args []any) bool {
 	if !ok {
 		return false
 	}
+	if ReadOnly(args) {
+		return true
+	}
 	switch commands[string(name)] {
-	case idRead, idWrite:
+	case idWrite:
 		return true
 	case idSet:
 		return setIdempotent(args)
@@ -37,6 +41,13 @@ func Idempotent(args []any) bool {
 		// EXPIRE key seconds: with NX, XX, GT or LT the second run may
 		// answer 0 where the first answered 1.
 		return len(args) == 3
+	case idNoBlock:
+		for _, a := range args[1:] {
+			if is(a, "block") {
+				return false
+			}
+		}
+		return true
 	case idNoStore:
 		for _, a := range args[1:] {
 			if is(a, "store") || is(a, "storedist") {
@@ -122,45 +133,19 @@ type idClass uint8
 
 const (
 	idNo      idClass = iota // not idempotent (and every command not listed)
-	idRead                   // no side effect
 	idWrite                  // same data and same reply when run twice
 	idSet                    // SET: depends on its options
 	idBare                   // idempotent only without options (EXPIRE family)
 	idNoStore                // a read unless it has a STORE/STOREDIST option
+	idNoBlock                // a read unless it has a BLOCK option (XREAD)
 	idSub                    // depends on the subcommand (see subcommands)
 )
 
+// commands lists the writes that repeat harmlessly, and the commands whose
+// answer depends on their arguments; reads are the command table's
+// (ReadOnly).
 var commands = map[string]idClass{
-	// strings and keys
-	"get": idRead, "mget": idRead, "getrange": idRead, "substr": idRead, "strlen": idRead,
-	"lcs": idRead, "exists": idRead, "type": idRead, "ttl": idRead, "pttl": idRead,
-	"expiretime": idRead, "pexpiretime": idRead, "dump": idRead, "touch": idRead,
-	"scan": idRead, "keys": idRead, "randomkey": idRead, "dbsize": idRead,
-	"bitcount": idRead, "bitpos": idRead, "getbit": idRead, "bitfield_ro": idRead,
-	// hashes
-	"hget": idRead, "hmget": idRead, "hgetall": idRead, "hkeys": idRead, "hvals": idRead,
-	"hlen": idRead, "hexists": idRead, "hstrlen": idRead, "hrandfield": idRead, "hscan": idRead,
-	"httl": idRead, "hpttl": idRead, "hexpiretime": idRead, "hpexpiretime": idRead,
-	// lists
-	"lrange": idRead, "llen": idRead, "lindex": idRead, "lpos": idRead,
-	// sets
-	"smembers": idRead, "sismember": idRead, "smismember": idRead, "scard": idRead,
-	"srandmember": idRead, "sinter": idRead, "sintercard": idRead, "sunion": idRead,
-	"sdiff": idRead, "sscan": idRead,
-	// sorted sets
-	"zrange": idRead, "zrangebyscore": idRead, "zrangebylex": idRead, "zrevrange": idRead,
-	"zrevrangebyscore": idRead, "zrevrangebylex": idRead, "zscore": idRead, "zmscore": idRead,
-	"zcard": idRead, "zcount": idRead, "zlexcount": idRead, "zrank": idRead, "zrevrank": idRead,
-	"zrandmember": idRead, "zscan": idRead, "zinter": idRead, "zunion": idRead, "zdiff": idRead,
-	"zintercard": idRead,
-	// streams (XREADGROUP is left out: it moves entries to the pending list)
-	"xrange": idRead, "xrevrange": idRead, "xlen": idRead, "xread": idRead, "xpending": idRead,
-	// HyperLogLog, geo
-	"pfcount": idRead, "geopos": idRead, "geodist": idRead, "geohash": idRead, "geosearch": idRead,
-	"georadius_ro": idRead, "georadiusbymember_ro": idRead,
-	// read-only scripts and server
-	"eval_ro": idRead, "evalsha_ro": idRead, "fcall_ro": idRead, "sort_ro": idRead,
-	"ping": idRead, "echo": idRead, "time": idRead, "lastsave": idRead, "info": idRead, "role": idRead,
+	"xread": idNoBlock,
 
 	"sort": idNoStore, "georadius": idNoStore, "georadiusbymember": idNoStore,
 
