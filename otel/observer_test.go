@@ -59,7 +59,7 @@ func attrs(set attribute.Set, keys []attribute.Key) string {
 		if i > 0 {
 			s += "|"
 		}
-		s += v.Emit()
+		s += v.String()
 	}
 	return s
 }
