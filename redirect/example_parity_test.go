@@ -91,5 +91,5 @@ func ExampleNewFromClusterOptions() {
 	fmt.Println(err)
 	// Output:
 	// keys: 1
-	// redirect: ClusterOptions fields a Client cannot honour: NewClient (node clients are made from Options.Template)
+	// redirect: ClusterOptions fields a Client cannot honour: NewClient (node clients are made from Options.Template; Options.OnNewNode is called with each)
 }

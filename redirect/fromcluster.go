@@ -52,7 +52,8 @@ func NewFromClusterOptions(co *redis.ClusterOptions, policy retry.Policy) (*Clie
 //     and the policy decides every retry instead.
 //
 // Fields a Client cannot honour are an error naming them, not ignored:
-// NewClient (node clients are made from Template), ClusterSlots (the
+// NewClient (node clients are made from Template; Options.OnNewNode is
+// called with each, to add hooks as NewClient would), ClusterSlots (the
 // topology is always read from the cluster), MaxRedirects -1 (a Client
 // always follows redirections), and any field of a newer go-redis release
 // this package does not know, when set.
@@ -68,7 +69,7 @@ func FromClusterOptions(co *redis.ClusterOptions, policy retry.Policy) (Options,
 	}
 	var refused []string
 	if co.NewClient != nil {
-		refused = append(refused, "NewClient (node clients are made from Options.Template)")
+		refused = append(refused, "NewClient (node clients are made from Options.Template; Options.OnNewNode is called with each)")
 	}
 	if co.ClusterSlots != nil {
 		refused = append(refused, "ClusterSlots (the topology is always read from the cluster)")

@@ -73,7 +73,7 @@ func TestFromClusterOptionsRefuses(t *testing.T) {
 	}{
 		{"nil", nil, retry.Policy{}, "redirect: FromClusterOptions: nil *redis.ClusterOptions"},
 		{"NewClient", &redis.ClusterOptions{Addrs: []string{"h:1"}, NewClient: redis.NewClient}, retry.Policy{},
-			"redirect: ClusterOptions fields a Client cannot honour: NewClient (node clients are made from Options.Template)"},
+			"redirect: ClusterOptions fields a Client cannot honour: NewClient (node clients are made from Options.Template; Options.OnNewNode is called with each)"},
 		{"ClusterSlots and MaxRedirects -1", &redis.ClusterOptions{
 			Addrs:        []string{"h:1"},
 			MaxRedirects: -1,
