@@ -142,6 +142,7 @@ func TestJSONErrors(t *testing.T) {
 		{`{"budget": []}`, "retry: invalid budget=an array: want an object"},
 		{`{"breaker": 5}`, "retry: invalid breaker=a number: want an object"},
 		{`{"delays": ["tryagain"]}`, "retry: invalid delays=a JSON array: want an object"},
+		{`{"in_doubt": 3}`, `retry: invalid in_doubt=a JSON number: want one of "readonly", "never", "idempotent", "always"`},
 		{`{"delays": {"busy": 5}}`, `retry: invalid delays=a JSON number: want a string (durations are written "50ms")`},
 		{`{"min_backoff": 50}`, `retry: invalid min_backoff=a JSON number: want a string (durations are written "50ms")`},
 		{`{"breaker": {"pause": 2}}`, `retry: invalid breaker_pause=a JSON number: want a string (durations are written "50ms")`},
