@@ -33,7 +33,7 @@ func ParseURL(rawURL string) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("retry: query of %q: %w", rawURL, err)
 	}
-	return FromQuery(q)
+	return fromQuery(q, "unknown parameter (redirect.ParseURL reads a connection string with go-redis's parameters too); known: ")
 }
 
 // FromQuery reads a Policy from URL query parameters, go-redis style: one
@@ -49,12 +49,18 @@ func ParseURL(rawURL string) (Policy, error) {
 // unknown parameter or a bad value is an error naming it; the result is
 // validated.
 func FromQuery(q url.Values) (Policy, error) {
+	return fromQuery(q, "unknown parameter; known: ")
+}
+
+// fromQuery is FromQuery; unknown starts the reason of an unknown
+// parameter's error, before the list of known ones.
+func fromQuery(q url.Values, unknown string) (Policy, error) {
 	var p Policy
 	for _, key := range slices.Sorted(maps.Keys(q)) {
 		vals := q[key]
 		set, ok := params[key]
 		if !ok {
-			return Policy{}, &ConfigError{Field: key, Value: strings.Join(vals, ","), Reason: "unknown parameter; known: " + strings.Join(Params(), ", ")}
+			return Policy{}, &ConfigError{Field: key, Value: strings.Join(vals, ","), Reason: unknown + strings.Join(Params(), ", ")}
 		}
 		if len(vals) != 1 {
 			return Policy{}, &ConfigError{Field: key, Value: strings.Join(vals, ","), Reason: "given " + strconv.Itoa(len(vals)) + " times"}

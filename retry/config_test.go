@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +97,9 @@ func TestFromQueryErrors(t *testing.T) {
 			assert.NotEmpty(t, ce.Field)
 		})
 	}
-	_, err := ParseURL("redis://h:1?a=%zz")
+	_, err := ParseURL("redis://h:1?dial_timeout=2s")
+	assert.EqualError(t, err, "retry: invalid dial_timeout=2s: unknown parameter (redirect.ParseURL reads a connection string with go-redis's parameters too); known: "+strings.Join(Params(), ", "))
+	_, err = ParseURL("redis://h:1?a=%zz")
 	assert.ErrorContains(t, err, "retry: ")
 	_, err = ParseURL("://bad")
 	assert.ErrorContains(t, err, "retry: ")
