@@ -124,7 +124,13 @@ type Verdict struct {
 	// Duplicated counts writes that ran more often than they could have:
 	// a counter above its acknowledged plus in-doubt increments, a key
 	// holding the value of a SET that reported a definite error.
-	Duplicated int      `json:"duplicated"`
+	Duplicated int `json:"duplicated"`
+	// RanRefused is the part of Duplicated that a write reported with a
+	// definite error ("did not run") and run anyway explains: a key holding
+	// such a SET's value, a counter above its acknowledged and in-doubt
+	// increments by no more than its refused ones. The rest of Duplicated
+	// ran twice.
+	RanRefused int      `json:"ran_refused"`
 	Problems   []string `json:"problems,omitempty"`
 }
 
@@ -218,6 +224,7 @@ func (l *ledger) checkString(v *Verdict, k string, atts []attempt, got *string) 
 		v.note("%s holds %q, which no write of it carried (last acknowledged: %s)", k, *got, lastVal)
 	case atts[i].out == failed:
 		v.Duplicated++
+		v.RanRefused++
 		v.note("%s holds %q, written by a SET that reported a definite error: it ran", k, *got)
 	case i < last:
 		v.Lost++
@@ -241,9 +248,13 @@ func checkCounter(v *Verdict, k string, t *tally, got *string) {
 	case n < t.acked:
 		v.Lost++
 		v.note("%s = %d, but %d increments were acknowledged", k, n, t.acked)
+	case n > maxN+t.failed:
+		v.Duplicated++
+		v.note("%s = %d, more than %d acknowledged + %d in doubt + %d refused: an increment ran twice", k, n, t.acked, t.inDoubt, t.failed)
 	case n > maxN:
 		v.Duplicated++
-		v.note("%s = %d, more than %d acknowledged + %d in doubt (%d refused): an increment ran twice, or ran though refused",
+		v.RanRefused++
+		v.note("%s = %d, more than %d acknowledged + %d in doubt: an increment that reported a definite error ran (%d refused), or one ran twice",
 			k, n, t.acked, t.inDoubt, t.failed)
 	}
 }

@@ -230,6 +230,7 @@ func TestVerdictReportsEachFault(t *testing.T) {
 		name        string
 		fault       fault
 		lost, dup   int
+		ranRefused  int
 		problem     string
 		inDoubt     bool // the fault answers some writes in doubt
 		refusedSome bool // ... or with an error reply
@@ -238,10 +239,10 @@ func TestVerdictReportsEachFault(t *testing.T) {
 		{name: "later acknowledged SET never ran", fault: &dropLaterAcked{seen: map[string]bool{}}, lost: 1, problem: "older than its acknowledged write"},
 		{name: "acknowledged SET ran twice, late", fault: &replayAcked{first: map[string]write{}}, lost: 1, problem: "or the older one ran again after it"},
 		{name: "SET given up on ran late", fault: &lateStale{held: map[string]write{}}, lost: 1, problem: "older than its acknowledged write", inDoubt: true},
-		{name: "refused SET ran", fault: &setRefusedRan{}, dup: 1, problem: "reported a definite error: it ran", refusedSome: true},
+		{name: "refused SET ran", fault: &setRefusedRan{}, dup: 1, ranRefused: 1, problem: "reported a definite error: it ran", refusedSome: true},
 		{name: "acknowledged INCR never ran", fault: &loseIncr{}, lost: 1, problem: "increments were acknowledged"},
 		{name: "acknowledged INCR ran twice", fault: &incrTwice{}, dup: 1, problem: "an increment ran twice"},
-		{name: "refused INCR ran", fault: &incrRefusedRan{}, dup: 1, problem: "(1 refused)", refusedSome: true},
+		{name: "refused INCR ran", fault: &incrRefusedRan{}, dup: 1, ranRefused: 1, problem: "reported a definite error ran (1 refused)", refusedSome: true},
 		{name: "INCR in doubt ran twice", fault: &inDoubtIncrTwice{}, dup: 1, problem: "more than 0 acknowledged", inDoubt: true},
 		{name: "a value no write carried", fault: &foreign{}, lost: 1, problem: "which no write of it carried"},
 	} {
@@ -250,6 +251,7 @@ func TestVerdictReportsEachFault(t *testing.T) {
 			assert.Positive(t, v.Checked)
 			assert.Equal(t, tc.lost, v.Lost, "lost: %v", v.Problems)
 			assert.Equal(t, tc.dup, v.Duplicated, "duplicated: %v", v.Problems)
+			assert.Equal(t, tc.ranRefused, v.RanRefused, "ran though refused: %v", v.Problems)
 			require.Len(t, v.Problems, 1)
 			assert.Contains(t, v.Problems[0], tc.problem)
 			if !tc.inDoubt && !tc.refusedSome {

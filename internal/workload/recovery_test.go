@@ -21,8 +21,8 @@ func TestRecovery(t *testing.T) {
 	r.Observe(workload.Result{Op: "set", Key: touched, Err: fail, At: at.Add(-time.Second)}) // before Mark
 	r.Mark(at, func(s int) bool { return s == slotmap.Slot(touched) })
 	r.Observe(workload.Result{Op: "set", Key: touched, Err: fail, At: at.Add(-time.Millisecond)}) // started before the event
-	r.Observe(workload.Result{Op: "set", Key: other, Err: fail, At: at.Add(time.Millisecond)})     // another slot
-	r.Observe(workload.Result{Op: "get", Key: touched, At: at.Add(time.Millisecond)})              // a read
+	r.Observe(workload.Result{Op: "set", Key: other, Err: fail, At: at.Add(time.Millisecond)})    // another slot
+	r.Observe(workload.Result{Op: "get", Key: touched, At: at.Add(time.Millisecond)})             // a read
 	_, _, ok := r.Result()
 	assert.False(t, ok, "no write on the touched slots succeeded yet")
 
