@@ -93,9 +93,16 @@ func (h *nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := next(ctx, cmds)
-		var stopped error
-		for _, c := range cmds {
+		// ClusterClient collects a pipeline's failed commands for its next
+		// round inside the call the hook wraps, whatever the hook returns;
+		// so a command the hook stopped in an earlier round is held back
+		// here when ClusterClient sends it again.
+		send, stopped := held(cmds)
+		if len(send) == 0 {
+			return stopped
+		}
+		err := next(ctx, send)
+		for _, c := range send {
 			if cerr := c.Err(); cerr != nil && !isGoRedisAnswer(cerr) {
 				if out := h.failed(c, cerr); out != cerr { //nolint:errorlint // identity: was the error replaced
 					c.SetErr(out)
@@ -103,13 +110,35 @@ func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 				}
 			}
 		}
-		// ClusterClient decides from the pipeline's error whether to
-		// re-send its failed commands: the typed error stops it.
 		if stopped != nil {
 			return stopped
 		}
 		return err
 	}
+}
+
+// held returns the commands of a pipeline to send: those the hook has not
+// stopped, and the error of one it has, if any.
+func held(cmds []redis.Cmder) ([]redis.Cmder, error) {
+	var stopped error
+	n := 0
+	for _, c := range cmds {
+		if s := new(stopError); errors.As(c.Err(), &s) {
+			stopped = c.Err()
+			continue
+		}
+		n++
+	}
+	if stopped == nil {
+		return cmds, nil
+	}
+	send := make([]redis.Cmder, 0, n)
+	for _, c := range cmds {
+		if s := new(stopError); !errors.As(c.Err(), &s) {
+			send = append(send, c)
+		}
+	}
+	return send, stopped
 }
 
 // failed reports err and returns what ClusterClient must see: err itself,
@@ -136,12 +165,14 @@ func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
 		// go-redis retries what unwraps to io.EOF or a timeout (newer
 		// releases look through wrappers with errors.Is), so the error that
 		// stops it keeps the failure's kind and text but not its chain.
-		return &classify.ClientError{Kind: classify.KindOf(typed), Sent: true, Err: opaqueError(err.Error())}
+		return &classify.ClientError{Kind: classify.KindOf(typed), Sent: true, Err: &stopError{text: err.Error()}}
 	}
 	return err
 }
 
-// opaqueError is a failure's text without its chain.
-type opaqueError string
+// stopError is the failure of a command the hook stopped: its text
+// without its chain, and the mark that holds the command back if
+// ClusterClient sends it again.
+type stopError struct{ text string }
 
-func (e opaqueError) Error() string { return string(e) }
+func (e *stopError) Error() string { return e.text }
