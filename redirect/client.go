@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 
@@ -232,34 +231,6 @@ func (c *Client) learn(ctx context.Context, cmd redis.Cmder) bool {
 	return c.e.table.Learn(ctx, n.client, name) == nil
 }
 
-// route picks the node for a command of slot (-1: keyless or unknown).
-func (c *Client) route(slot int, flags command.Flags) (target, error) {
-	topo := c.e.slots.Load()
-	if slot < 0 {
-		a := randomPrimary(topo)
-		if a == "" {
-			return target{}, &classify.ClientError{Kind: classify.KindSlotNotCovered,
-				Err: errors.New("redirect: the topology has no primary")}
-		}
-		return target{addr: a}, nil
-	}
-	sh, err := topo.Shard(slot)
-	if err != nil {
-		return target{}, err
-	}
-	if c.e.opts.RouteByLatency && flags&command.FlagReadOnly != 0 {
-		if a := c.latency.nearest(sh); a != "" {
-			return target{addr: a}, nil
-		}
-	}
-	if (c.e.opts.ReadFromReplicas || c.e.opts.RouteByLatency) && flags&command.FlagReadOnly != 0 {
-		if r := healthyReplica(sh); r != "" {
-			return target{addr: r}, nil
-		}
-	}
-	return target{addr: sh.Primary.Addr}, nil
-}
-
 // processPipeline routes a pipeline or a transaction.
 func (c *Client) processPipeline(ctx context.Context, cmds []redis.Cmder) error {
 	if len(cmds) == 0 {
@@ -322,36 +293,4 @@ func (c *Client) processTx(ctx context.Context, cmds []redis.Cmder) error {
 		return err
 	}
 	return c.e.processTx(ctx, cmds, t, via{}, false)
-}
-
-// randomPrimary returns the address of a random primary.
-func randomPrimary(t *slotmap.Topology) string {
-	shards := t.Shards()
-	if len(shards) == 0 {
-		return ""
-	}
-	return shards[rand.IntN(len(shards))].Primary.Addr
-}
-
-// healthyReplica returns a random online replica of sh, or "".
-func healthyReplica(sh *slotmap.Shard) string {
-	var n int
-	for _, r := range sh.Replicas {
-		if r.Health == slotmap.HealthOnline {
-			n++
-		}
-	}
-	if n == 0 {
-		return ""
-	}
-	pick := rand.IntN(n)
-	for _, r := range sh.Replicas {
-		if r.Health == slotmap.HealthOnline {
-			if pick == 0 {
-				return r.Addr
-			}
-			pick--
-		}
-	}
-	return ""
 }

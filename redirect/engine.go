@@ -240,45 +240,6 @@ func (e *engine) knows(addr string) bool {
 	return t != nil && t.Has(addr)
 }
 
-// ownerOf returns the primary address of slot in the current topology.
-func (e *engine) ownerOf(slot int) (string, error) {
-	t := e.slots.Load()
-	if t == nil {
-		return "", &classify.ClientError{Kind: classify.KindSlotNotCovered,
-			Err: fmt.Errorf("clusterhop: slot %d: no topology loaded", slot)}
-	}
-	return t.PrimaryAddr(slot)
-}
-
-// ownerOfCmd returns the primary serving cmd's slot, when the command has
-// keys of one slot and the topology knows the slot's owner.
-func (e *engine) ownerOfCmd(cmd redis.Cmder) (string, bool) {
-	slot, _, err := e.table.Route(cmd.Args())
-	if err != nil || slot < 0 {
-		return "", false
-	}
-	owner, err := e.ownerOf(slot)
-	return owner, err == nil
-}
-
-// targetOf returns the target of a node: through next when it is the node
-// a Hook's client talks to.
-func (e *engine) targetOf(addr string) target {
-	if addr == e.hookedAddr() {
-		return target{}
-	}
-	return target{addr: addr}
-}
-
-// reroute picks the target of a retry: the slot's owner by the (possibly
-// refreshed) topology, or the previous node when the topology cannot say.
-func (e *engine) reroute(cmd redis.Cmder, prev target) target {
-	if owner, ok := e.ownerOfCmd(cmd); ok {
-		return e.targetOf(owner)
-	}
-	return target{addr: prev.addr}
-}
-
 // canonical returns addr in the form the project compares
 // (classify.CanonicalAddr), or addr itself when it is not host:port.
 func canonical(addr string) string {

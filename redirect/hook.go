@@ -146,32 +146,6 @@ func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 	}
 }
 
-// preroute returns where cmd should go first: straight to the owner of its
-// slot once the topology is known, through next otherwise. Before the first
-// redirection the hook has no topology and adds nothing to a command's path.
-func (e *engine) preroute(cmd redis.Cmder) target {
-	if e.slots.Load() == nil {
-		return target{}
-	}
-	if owner, ok := e.ownerOfCmd(cmd); ok {
-		return e.targetOf(owner)
-	}
-	return target{}
-}
-
-// group splits a pipeline by first target.
-func (e *engine) group(cmds []redis.Cmder) map[target][]redis.Cmder {
-	if e.slots.Load() == nil {
-		return map[target][]redis.Cmder{{}: cmds}
-	}
-	groups := make(map[target][]redis.Cmder, 4)
-	for _, c := range cmds {
-		t := e.preroute(c)
-		groups[t] = append(groups[t], c)
-	}
-	return groups
-}
-
 // hasConnState reports a pipeline holding a command that changes the state
 // of its connection, MULTI and EXEC of a transaction aside.
 func (e *engine) hasConnState(cmds []redis.Cmder) bool {

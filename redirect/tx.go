@@ -164,16 +164,6 @@ func (e *engine) probeTx(ctx context.Context, t target, inner []redis.Cmder) err
 	return errRefusalGone
 }
 
-// rerouteTx picks the node of a transaction's retry from its first keyed command.
-func (e *engine) rerouteTx(inner []redis.Cmder, prev target) target {
-	for _, c := range inner {
-		if owner, ok := e.ownerOfCmd(c); ok {
-			return e.targetOf(owner)
-		}
-	}
-	return target{addr: prev.addr}
-}
-
 // allIdempotent reports whether every queued command may safely run twice.
 func allIdempotent(inner []redis.Cmder) bool {
 	for _, c := range inner {
