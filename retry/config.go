@@ -463,7 +463,9 @@ func strictDecode(data []byte, v any, object string, fields []string) error {
 
 // checkKeys reads the keys of the JSON object data and refuses, as a
 // *ConfigError, a key that is not one of fields exactly or that is given
-// twice. Other syntax errors and trailing data are errors too.
+// twice; nil fields take any key (the kind names of delays, whose repeats
+// encoding/json would drop). Other syntax errors and trailing data are
+// errors too.
 func checkKeys(data []byte, object string, fields []string) error {
 	prefix := ""
 	if object != "" {
@@ -488,15 +490,23 @@ func checkKeys(data []byte, object string, fields []string) error {
 		}
 		key, _ := tok.(string) // Token returns only strings in key position
 		switch {
+		case fields == nil && seen[key]:
+			return &ConfigError{Field: object, Value: key, Reason: key + " given twice"}
+		case fields == nil:
 		case !slices.Contains(fields, key):
 			return unknownField(object, key, fields)
 		case seen[key]:
 			return &ConfigError{Field: prefix + key, Reason: "given twice"}
 		}
 		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
 			return jsonSyntax(err, data)
+		}
+		if object == "" && key == "delays" && !isNull(value) {
+			if err := checkKeys(value, "delays", nil); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace

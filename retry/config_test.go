@@ -144,7 +144,8 @@ func TestJSONErrors(t *testing.T) {
 		{`{"budget": {"disabled": "yes"}}`, "retry: invalid budget_disabled=a JSON string: want true or false"},
 		{`{"budget": []}`, "retry: invalid budget=an array: want an object"},
 		{`{"breaker": 5}`, "retry: invalid breaker=a number: want an object"},
-		{`{"delays": ["tryagain"]}`, "retry: invalid delays=a JSON array: want an object"},
+		{`{"delays": ["tryagain"]}`, "retry: invalid delays=an array: want an object"},
+		{`{"delays": {"busy": "1ms", "busy": "2ms"}}`, "retry: invalid delays=busy: busy given twice"},
 		{`{"in_doubt": 3}`, `retry: invalid in_doubt=a JSON number: want one of "readonly", "never", "idempotent", "always"`},
 		{`{"delays": {"busy": 5}}`, `retry: invalid delays=a JSON number: want a string (durations are written "50ms")`},
 		{`{"min_backoff": 50}`, `retry: invalid min_backoff=a JSON number: want a string (durations are written "50ms")`},
@@ -201,7 +202,7 @@ func TestJSONNull(t *testing.T) {
 	cfg.Retry.MaxRetries = 7
 	require.NoError(t, json.Unmarshal([]byte(`{"retry": null}`), &cfg))
 	assert.Equal(t, 7, cfg.Retry.MaxRetries, "null leaves the value as it was, as for encoding/json's own types")
-	p, err := ParseJSON([]byte(`{"budget": null, "breaker": null}`))
+	p, err := ParseJSON([]byte(`{"budget": null, "breaker": null, "delays": null}`))
 	require.NoError(t, err)
 	assert.Equal(t, Policy{}, p)
 }
