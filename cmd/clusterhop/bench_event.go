@@ -44,9 +44,11 @@ func runEvent(ctx context.Context, lc *cluster.Cluster, clients []benchClient, c
 	}
 	time.Sleep(cfg.duration / 4)
 
-	var event string
+	var (
+		event string
+		start time.Time // the event: once the victim is gone, or as the slots start moving
+	)
 	affected := map[int]bool{}
-	start := time.Now()
 	evCtx, evCancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer evCancel()
 	var evErr error
