@@ -157,20 +157,23 @@ func TestForEachMasterWaitsAndReturnsAnError(t *testing.T) {
 	cl := newClient(t, c, redirect.Options{})
 	boom := errors.New("boom")
 	var mu sync.Mutex
-	calls := 0
+	finished := 0
 	err := cl.ForEachMaster(t.Context(), func(_ context.Context, node *redis.Client) error {
-		mu.Lock()
-		calls++
-		mu.Unlock()
 		if node.Options().Addr == c.Primary(1) {
+			mu.Lock()
+			finished++
+			mu.Unlock()
 			return boom
 		}
 		time.Sleep(10 * time.Millisecond) // the others finish after the error
+		mu.Lock()
+		finished++
+		mu.Unlock()
 		return nil
 	})
 	assert.ErrorIs(t, err, boom)
 	mu.Lock()
-	assert.Equal(t, 3, calls, "every node is called, and every call ends before it returns")
+	assert.Equal(t, 3, finished, "every node is called, and every call has ended when it returns")
 	mu.Unlock()
 
 	require.NoError(t, cl.Close())
