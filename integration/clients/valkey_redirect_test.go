@@ -129,6 +129,21 @@ func TestValkeyRedirect(t *testing.T) {
 		require.NoError(t, local.Set(ctx, "k", "v3", 0).Err())
 		assertRedirected(t, readonly.take(), replica, primary, "set")
 
+		// A pipeline's writes are redirected too, each to the primary.
+		cmds, err := viaReplica.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "pa", "1", 0)
+			p.Incr(ctx, "pb")
+			return nil
+		})
+		require.NoError(t, err)
+		require.Len(t, cmds, 2)
+		for _, k := range []string{"pa", "pb"} {
+			got, err := direct(t, primary).Get(ctx, k).Result()
+			require.NoError(t, err, k)
+			assert.Equal(t, "1", got, k)
+		}
+		onReplica.take()
+
 		// The primary serves its own clients without a redirect.
 		require.NoError(t, viaPrimary.Set(ctx, "p", "1", 0).Err())
 		assert.Empty(t, onPrimary.take())
@@ -150,6 +165,37 @@ func TestValkeyRedirect(t *testing.T) {
 		n, err = direct(t, replica).Get(ctx, "n").Int64()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n, "the INCR ran once")
+	})
+}
+
+// TestValkeyRedirectTransaction sends a transaction through a Hook on a
+// standalone Valkey replica that announced CLIENT CAPA redirect. The
+// replica queues nothing: it answers MULTI with OK, each queued command
+// with REDIRECT to its primary, and EXEC with EXECABORT. Nothing ran, so
+// the transaction must be sent again to the primary, as after a MOVED
+// inside MULTI.
+func TestValkeyRedirectTransaction(t *testing.T) {
+	cluster.ForEachServer(t, func(t *testing.T, srv cluster.Server) {
+		c := cluster.StartForTest(t, cluster.Config{Server: srv.Binary, Standalone: true, ReplicasPerPrimary: 1})
+		ctx := t.Context()
+		primary := c.Primaries()[0]
+		replica := c.Replicas(primary)[0]
+		if err := direct(t, replica).Do(ctx, "CLIENT", "CAPA", "redirect").Err(); err != nil {
+			t.Skipf("%s %s has no REDIRECT: CLIENT CAPA redirect: %v", srv.Name, c.Version(), err)
+		}
+		var rec redirects
+		viaReplica := capaClient(t, c, replica, false, &rec)
+		_, err := viaReplica.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "ta", "1", 0)
+			p.Incr(ctx, "tb")
+			return nil
+		})
+		require.NoError(t, err, "the transaction follows REDIRECT to the primary")
+		for _, k := range []string{"ta", "tb"} {
+			got, err := direct(t, primary).Get(ctx, k).Result()
+			require.NoError(t, err, k)
+			assert.Equal(t, "1", got, "%s ran once, on the primary", k)
+		}
 	})
 }
 
