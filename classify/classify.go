@@ -2,6 +2,8 @@ package classify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -172,13 +174,23 @@ func goRedisKind(err error) (Kind, bool) {
 
 // isDialFailure reports whether err comes from establishing a connection:
 // the net package's dial errors and failed name lookups.
+//
+// A TLS handshake that fails on the certificate is one too: the command
+// was never written.
 func isDialFailure(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
+	var (
+		dns     *net.DNSError
+		cert    *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	return errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &unknown) ||
+		errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 func isTimeout(err error) bool {

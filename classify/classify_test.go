@@ -2,6 +2,8 @@ package classify_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -315,4 +317,18 @@ func TestKindOfIsTheOutermostTypedError(t *testing.T) {
 	assert.True(t, errors.As(err, &m), "the explanation stays reachable")
 	assert.Equal(t, classify.KindMoved, classify.KindOf(fmt.Errorf("context: %w", moved)))
 	assert.Equal(t, classify.KindMoved, classify.KindOf(errors.Join(errors.New("plain"), moved, abort)))
+}
+
+// A certificate the client refuses fails the dial: a connection failure,
+// and the command was never sent.
+func TestClassifyTLSCertificateFailure(t *testing.T) {
+	for _, err := range []error{
+		&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+		fmt.Errorf("dial: %w", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "node1"}),
+	} {
+		got := classify.Classify(err)
+		assert.Equal(t, classify.KindConnection, classify.KindOf(got), "%v", err)
+		assert.False(t, classify.InDoubt(got), "%v", err)
+		assert.ErrorIs(t, got, classify.ErrConnection)
+	}
 }

@@ -39,8 +39,11 @@ func NewHook(opts Options) (*Hook, error) {
 }
 
 // Attach adds a new Hook to c, after checking that c does not retry on its
-// own: go-redis re-sends a command whose reply timed out up to MaxRetries
-// times before a hook sees the failure, which can run a write several times.
+// own. With Options.Template nil, the hook's per-node clients take c's
+// options (auth, TLS, protocol, timeouts, OnConnect; not its Dialer).
+// The check: go-redis re-sends a command whose reply timed out up to
+// MaxRetries times before a hook sees the failure, which can run a write
+// several times.
 // Set MaxRetries: -1 in c's options; the hook does the retrying, never
 // re-running a command that may have run (unless the policy allows it).
 func Attach(c *redis.Client, opts Options) (*Hook, error) {
@@ -52,6 +55,14 @@ func Attach(c *redis.Client, opts Options) (*Hook, error) {
 	}
 	if len(opts.Seeds) == 0 {
 		opts.Seeds = []string{o.Addr}
+	}
+	if opts.Template == nil {
+		// The hook's own node clients talk to the same cluster as c: same
+		// credentials, TLS, protocol, timeouts and OnConnect. Not c's
+		// Dialer, which go-redis built for c's address and TLS name.
+		tmpl := *o
+		tmpl.Dialer = nil
+		opts.Template = &tmpl
 	}
 	h, err := NewHook(opts)
 	if err != nil {
