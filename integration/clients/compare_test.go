@@ -127,24 +127,28 @@ func TestReshardingSideBySide(t *testing.T) {
 
 	busy(t, cs, 1000)
 	from, to := c.Primaries()[2], c.Primaries()[0]
-	mctx, mcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// 1,000 slots keep the test within its budget on a loaded 2-core
+	// machine (2,000 took up to 5 minutes under load); `clusterhop bench
+	// --reshard 2000` measures the larger move.
+	const resharded = 1000
+	mctx, mcancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer mcancel()
 	// The slots measured are those that move: MoveSlots moves the last
-	// 2,000 the source owns.
+	// 1,000 the source owns.
 	require.NoError(t, c.Refresh(mctx))
 	owned := c.SlotsOf(from)
-	require.Greater(t, len(owned), 2000)
+	require.Greater(t, len(owned), resharded)
 	moving := map[int]bool{}
-	for _, s := range owned[len(owned)-2000:] {
+	for _, s := range owned[len(owned)-resharded:] {
 		moving[s] = true
 	}
 	start := time.Now()
 	for _, ct := range cs {
 		ct.recovery.Mark(start, func(s int) bool { return moving[s] })
 	}
-	moved, err := c.MoveSlots(mctx, 2000, from, to)
+	moved, err := c.MoveSlots(mctx, resharded, from, to)
 	require.NoError(t, err)
-	require.Len(t, moved, 2000)
+	require.Len(t, moved, resharded)
 	for _, s := range moved {
 		require.True(t, moving[s], "slot %d moved, but was not measured", s)
 	}
