@@ -116,7 +116,7 @@ func busy(t *testing.T, cs []*contender, n int64) {
 	}), "every client did %d operations", n)
 }
 
-// TestReshardingSideBySide moves 2,000 slots between primaries with the real
+// TestReshardingSideBySide moves 1,000 slots between primaries with the real
 // migration protocol while both clients run 32 workers each, and checks
 // that clusterhop surfaces no error and loses no acknowledged write.
 func TestReshardingSideBySide(t *testing.T) {
