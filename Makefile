@@ -17,13 +17,19 @@ SOAK_SHORT    ?= 60s
 # server (the kill and resharding comparisons) use Redis 7.
 SOAK_SERVER   ?= valkey-server
 
-.PHONY: test test-unit test-latest lint bench fuzz demo soak soak-short server
+.PHONY: test test-unit test-latest test-otel lint bench fuzz demo soak soak-short server
 
 # The whole suite, -race everywhere: real clusters for integration/ (started
 # and stopped by the tests themselves), each real-cluster test once per
 # server (Redis 7 and Valkey 8).
 test: server
 	CLUSTERHOP_INTEGRATION=1 ./scripts/test.sh ./...
+	$(MAKE) test-otel
+
+# The OpenTelemetry adapter is a module of its own (so core users do not
+# pull OTel): ./... from the root does not reach it.
+test-otel:
+	cd otel && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # Unit tests only; integration tests skip with a notice.
 test-unit:
