@@ -78,9 +78,15 @@ func (c *Client) newFront() *redis.Client {
 	return f
 }
 
-// AddHook adds a go-redis hook that sees every command and pipeline before
-// it is routed. Add hooks before using the client: like go-redis's own
-// AddHook, it is not safe to call while commands run.
+// AddHook adds a go-redis hook that sees every command and pipeline as the
+// caller sent it, before it is routed: once per call, whatever redirections
+// and retries happen below it, with the final result. It sees no dial and
+// no per-node traffic: for those (redisotel's per-node tracing and metrics,
+// connection logs) use Options.OnNewNode, which hands over each node's
+// client. Call the Client's AddHook, not the embedded front client's
+// (cl.Client.AddHook), whose hooks would sit below the router and see
+// nothing. Add hooks before using the client: like go-redis's own AddHook,
+// it is not safe to call while commands run.
 func (c *Client) AddHook(h redis.Hook) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
