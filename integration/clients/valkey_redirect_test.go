@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -118,10 +119,14 @@ func TestValkeyRedirect(t *testing.T) {
 		assertRedirected(t, onReplica.take(), replica, primary, "get")
 
 		// With READONLY the replica serves reads itself, once it has the
-		// write (WAIT on the primary), and still redirects writes.
-		n, err := direct(t, primary).Wait(ctx, 1, 0).Result()
-		require.NoError(t, err)
-		require.Equal(t, int64(1), n, "the replica acknowledged the write")
+		// write, and still redirects writes. (WAIT on another connection
+		// would not wait for this write: it waits for that connection's
+		// own writes; so the test waits until the replica has it.)
+		replicaReads := direct(t, replica)
+		require.Eventually(t, func() bool {
+			v, err := replicaReads.Get(ctx, "k").Result()
+			return err == nil && v == "v2"
+		}, 30*time.Second, 10*time.Millisecond, "the replica never got the write")
 		got, err = local.Get(ctx, "k").Result()
 		require.NoError(t, err)
 		assert.Equal(t, "v2", got)
@@ -162,7 +167,7 @@ func TestValkeyRedirect(t *testing.T) {
 
 		require.NoError(t, viaReplica.Incr(ctx, "n").Err())
 		assert.Empty(t, onReplica.take(), "the promoted node serves writes itself")
-		n, err = direct(t, replica).Get(ctx, "n").Int64()
+		n, err := direct(t, replica).Get(ctx, "n").Int64()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n, "the INCR ran once")
 	})
