@@ -432,8 +432,12 @@ func TestClientLearnsUnknownCommandsOnce(t *testing.T) {
 func TestClientRoutesReadsByLatency(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 1, ReplicasPerShard: 2})
 	slow, fast := c.Replicas(0)[0], c.Replicas(0)[1]
-	require.NoError(t, c.SetLatency(slow, 200*time.Millisecond))
-	require.NoError(t, c.SetLatency(c.Primary(0), 200*time.Millisecond))
+	// 100ms a command: far slower than the fast replica, yet a new
+	// connection's set-up (HELLO, CLIENT SETINFO ... each delayed) and the
+	// PING still fit in the measurement's 1s timeout, with newer go-redis
+	// releases' longer set-up too.
+	require.NoError(t, c.SetLatency(slow, 100*time.Millisecond))
+	require.NoError(t, c.SetLatency(c.Primary(0), 100*time.Millisecond))
 	cl := newClient(t, c, redirect.Options{RouteByLatency: true})
 	ctx := context.Background()
 	require.NoError(t, cl.Set(ctx, "k", "v", 0).Err())
