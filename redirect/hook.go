@@ -106,10 +106,12 @@ func (h *Hook) DialHook(next redis.DialHook) redis.DialHook {
 func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	cs := h.conns.begin()
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if h.e.connState(cmd) || cs.inMulti() {
+		// One pass over the command table gives both facts the hook needs.
+		slot, flags, err := h.e.table.Route(cmd.Args())
+		if flags&command.FlagConnection != 0 || cs.inMulti() {
 			return h.processConnState(ctx, cmd, next, cs)
 		}
-		return h.e.process(ctx, cmd, h.e.preroute(cmd), via{process: next})
+		return h.e.process(ctx, cmd, h.e.prerouteSlot(slot, err), via{process: next})
 	}
 }
 

@@ -115,10 +115,16 @@ func (e *engine) reroute(cmd redis.Cmder, prev target) target {
 // slot once the topology is known, through next otherwise. Before the first
 // redirection the hook has no topology and adds nothing to a command's path.
 func (e *engine) preroute(cmd redis.Cmder) target {
-	if e.slots.Load() == nil {
+	slot, _, err := e.table.Route(cmd.Args())
+	return e.prerouteSlot(slot, err)
+}
+
+// prerouteSlot is preroute for a command whose slot the table gave.
+func (e *engine) prerouteSlot(slot int, err error) target {
+	if err != nil || slot < 0 || e.slots.Load() == nil {
 		return target{}
 	}
-	if owner, ok := e.ownerOfCmd(cmd); ok {
+	if owner, oerr := e.ownerOf(slot); oerr == nil {
 		return e.targetOf(owner)
 	}
 	return target{}
