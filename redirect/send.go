@@ -27,8 +27,7 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 	// What the command holds afterwards is this attempt's outcome, never
 	// a previous attempt's redirection.
 	cmd.SetErr(nil)
-	if err := ctx.Err(); err != nil {
-		err = classify.NotSent(context.Cause(ctx))
+	if err := ended(ctx); err != nil {
 		cmd.SetErr(err)
 		return err
 	}
@@ -52,9 +51,8 @@ func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v v
 	for _, c := range cmds {
 		c.SetErr(nil)
 	}
-	// A context that ended before sending leaves nothing in doubt.
-	if err := ctx.Err(); err != nil {
-		setErr(cmds, classify.NotSent(context.Cause(ctx)))
+	if err := ended(ctx); err != nil {
+		setErr(cmds, err)
 		return
 	}
 	if t.addr == "" {
@@ -87,6 +85,15 @@ func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v v
 			cmds[i].SetErr(aerr)
 		}
 	}
+}
+
+// ended returns the error of an attempt whose context ended before it was
+// sent: not in doubt, since nothing was written. Nil while ctx is live.
+func ended(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return classify.NotSent(context.Cause(ctx))
 }
 
 // reach returns the client of the node at addr if the breaker lets a

@@ -42,8 +42,7 @@ func (e *engine) sendTx(ctx context.Context, t target, cmds []redis.Cmder, v via
 	for _, c := range cmds {
 		c.SetErr(nil)
 	}
-	if err := ctx.Err(); err != nil {
-		err = classify.NotSent(context.Cause(ctx))
+	if err := ended(ctx); err != nil {
 		setErr(cmds, err)
 		return err
 	}

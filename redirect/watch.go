@@ -52,8 +52,8 @@ func (c *Client) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...st
 // watchOnce runs fn once at t. The transaction fn runs carries a hook that
 // explains an EXECABORT, as the engine's own transactions are explained.
 func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) error, keys []string) error {
-	if err := ctx.Err(); err != nil {
-		return classify.NotSent(context.Cause(ctx))
+	if err := ended(ctx); err != nil {
+		return err
 	}
 	n, err := c.e.reach(t.addr)
 	if err != nil {

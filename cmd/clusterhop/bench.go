@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -160,9 +159,7 @@ func runBench(args []string, stdout, stderr io.Writer) (string, error) {
 			return "", err
 		}
 		if cfg.jsonOut {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(results); err != nil {
+			if err := writeJSON(stdout, results); err != nil {
 				return "", err
 			}
 		} else {
@@ -218,9 +215,7 @@ func runBench(args []string, stdout, stderr io.Writer) (string, error) {
 		}
 	}
 	if cfg.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
+		if err := writeJSON(stdout, results); err != nil {
 			return "", err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -245,9 +244,7 @@ func runDemo(args []string, stdout, stderr io.Writer) (string, error) {
 		rep.Target = "real cluster at " + cfg.addr
 	}
 	if cfg.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(stdout, rep); err != nil {
 			return "", err
 		}
 	} else {

@@ -7,6 +7,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -301,4 +302,11 @@ func hashTag(key string) (s, e int) {
 		return 0, 0
 	}
 	return i + 1, i + 1 + j
+}
+
+// writeJSON writes v indented, the --json form of every command's report.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

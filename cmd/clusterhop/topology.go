@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,9 +152,7 @@ func runTopology(args []string, stdout, _ io.Writer) (string, error) {
 	rep.Checks, rep.OpenSlots = checkTopology(ctx, topo, ask)
 
 	if cfg.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(stdout, rep); err != nil {
 			return "", err
 		}
 	} else {
