@@ -17,6 +17,7 @@ const (
 	ReasonUnknownNode               // a reply named a node the view does not know
 	ReasonPeriodic                  // Config.Periodic elapsed
 	ReasonManual                    // the application asked
+	ReasonPromoted                  // a replica reported itself primary (RefreshFrom)
 )
 
 var reasonNames = [...]string{
@@ -28,6 +29,7 @@ var reasonNames = [...]string{
 	ReasonUnknownNode: "unknown node",
 	ReasonPeriodic:    "periodic",
 	ReasonManual:      "manual",
+	ReasonPromoted:    "replica promoted",
 }
 
 // String returns a lower-case description ("moved", "connection error").

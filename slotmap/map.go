@@ -41,7 +41,8 @@ type Map struct {
 	wg     sync.WaitGroup // fetch goroutines, the timer of next, the periodic loop
 
 	mu          sync.Mutex    // protects the fields below and writes to view
-	gen         uint64        // patches applied so far; orders patches and fetches
+	gen         uint64        // patches and RefreshFrom views applied so far; orders them and fetches
+	floor       uint64        // fetches started before this gen are older than a RefreshFrom view
 	patches     map[int]patch // outstanding patches by slot
 	lastFetched *Topology     // the last fetched view accepted, before patches
 	flight      *flight       // the fetch running, if any

@@ -212,6 +212,11 @@ func (m *Map) applyLocked(f *flight, replies []reply) RefreshEvent {
 	}
 	view := replies[best].view
 	ev := RefreshEvent{Addr: replies[best].addr}
+	if f.startGen < m.floor {
+		// A RefreshFrom view newer than this fetch was published meanwhile.
+		ev.Discarded = true
+		return ev
+	}
 	for slot, p := range m.patches {
 		if p.gen > f.startGen && !routesTo(view, slot, p.addr) {
 			ev.Discarded = true
@@ -265,4 +270,52 @@ func (m *Map) chooseLocked(replies []reply) int {
 func routesTo(t *Topology, slot int, addr string) bool {
 	a, err := t.PrimaryAddr(slot)
 	return err == nil && a == addr
+}
+
+// RefreshFrom fetches the topology from the node at addr at once, outside
+// the rate limit, and publishes it under the rules of every refresh (a
+// view that would undo a newer MOVED patch is discarded). It is for a node
+// known to hold news the others may not have yet: a replica that reports
+// itself primary after its primary stopped answering. Once its view is
+// published, the reply of a fetch that started before it is discarded,
+// since it may still name the old primary.
+//
+// It returns the fetch's error, or nil with the published view (Load) now
+// the node's, or discarded (the event says which).
+func (m *Map) RefreshFrom(ctx context.Context, addr string, reason Reason) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return errClosed
+	}
+	f := &flight{reason: reason, startGen: m.gen, done: make(chan struct{})}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer m.wg.Done()
+
+	start := time.Now()
+	fctx, cancel := context.WithTimeout(m.ctx, m.cfg.Timeout)
+	stop := context.AfterFunc(ctx, cancel)
+	replies := m.ask(fctx, []string{addr})
+	stop()
+	cancel()
+
+	m.mu.Lock()
+	ev := m.applyLocked(f, replies)
+	if ev.Err == nil && !ev.Discarded {
+		m.gen++
+		m.floor = m.gen
+	}
+	m.mu.Unlock()
+
+	ev.Reason = reason
+	ev.Duration = time.Since(start)
+	if m.cfg.Observer != nil {
+		m.cfg.Observer(ev)
+	}
+	f.finish(ev.Err)
+	return ev.Err
 }

@@ -18,6 +18,7 @@ type fakeNodes struct {
 	errs  map[string]error
 	calls []string
 	gate  chan struct{} // when set, Fetch waits for it to close (or ctx)
+	slow  map[string]chan struct{} // per address: Fetch waits for it to close (or ctx)
 }
 
 func newFakeNodes() *fakeNodes {
@@ -58,6 +59,9 @@ func (f *fakeNodes) fetch(ctx context.Context, addr string) (*Topology, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, addr)
 	gate := f.gate
+	if g := f.slow[addr]; g != nil {
+		gate = g
+	}
 	f.mu.Unlock()
 	if gate != nil {
 		select {
@@ -75,6 +79,24 @@ func (f *fakeNodes) fetch(ctx context.Context, addr string) (*Topology, error) {
 		return v, nil
 	}
 	return nil, errors.New("connection refused: " + addr)
+}
+
+// holdAddr holds the fetches from addr alone until the returned function
+// is called.
+func (f *fakeNodes) holdAddr(addr string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.slow == nil {
+		f.slow = map[string]chan struct{}{}
+	}
+	g := make(chan struct{})
+	f.slow[addr] = g
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.slow, addr)
+		close(g)
+	}
 }
 
 func (f *fakeNodes) callCount() int {

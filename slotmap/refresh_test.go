@@ -464,3 +464,65 @@ func TestConfigValidate(t *testing.T) {
 	assert.Equal(t, DefaultTimeout, d.Timeout)
 	assert.NotNil(t, d.Rand)
 }
+
+func TestRefreshFrom(t *testing.T) {
+	v1 := three(t, "a:1", "b:1", "c:1")
+	promoted := v1.withSlot(100, "r:1") // r took slot 100 over from its primary
+	promoted.from = "r:1"
+
+	setup := func(t *testing.T) (*Map, *fakeNodes, *events) {
+		nodes, ev := newFakeNodes(), &events{}
+		nodes.set(v1, "a:1", "b:1", "c:1")
+		nodes.set(promoted, "r:1")
+		cfg := testConfig(nodes, ev, "a:1")
+		cfg.Sample = 1
+		m := newTestMap(t, cfg)
+		require.NoError(t, m.Refresh(context.Background(), ReasonInitial))
+		return m, nodes, ev
+	}
+
+	t.Run("at once, outside the rate limit, from the node named", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m, nodes, ev := setup(t)
+			start := time.Now()
+			require.NoError(t, m.RefreshFrom(context.Background(), "r:1", ReasonPromoted))
+			assert.Zero(t, time.Since(start), "no wait for the rate limit right after a refresh")
+			assert.Equal(t, "r:1", must(m.Load().PrimaryAddr(100)))
+			assert.Equal(t, "r:1", nodes.callsSnapshot()[1])
+			last := ev.last()
+			assert.Equal(t, ReasonPromoted, last.Reason)
+			assert.True(t, last.Changed)
+			assert.Equal(t, "r:1", last.Addr)
+		})
+	})
+	t.Run("a fetch begun before it cannot undo it", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m, nodes, ev := setup(t)
+			time.Sleep(2 * time.Second)
+			release := nodes.holdAddr("a:1")
+			nodes.holdAddr("b:1")
+			nodes.holdAddr("c:1")
+			done := make(chan error)
+			go func() { done <- m.Refresh(context.Background(), ReasonConnError) }()
+			synctest.Wait() // that fetch is under way, from a node with old news
+			require.NoError(t, m.RefreshFrom(context.Background(), "r:1", ReasonPromoted))
+			release()
+			require.NoError(t, <-done)
+			assert.True(t, ev.last().Discarded, "the older fetch is discarded")
+			assert.Equal(t, "r:1", must(m.Load().PrimaryAddr(100)))
+		})
+	})
+	t.Run("a failed fetch changes nothing", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m, nodes, _ := setup(t)
+			nodes.fail(errors.New("connection refused"), "r:1")
+			require.Error(t, m.RefreshFrom(context.Background(), "r:1", ReasonPromoted))
+			assert.Equal(t, must(v1.PrimaryAddr(100)), must(m.Load().PrimaryAddr(100)))
+		})
+	})
+	t.Run("after Close", func(t *testing.T) {
+		m, _, _ := setup(t)
+		require.NoError(t, m.Close())
+		assert.ErrorIs(t, m.RefreshFrom(context.Background(), "r:1", ReasonPromoted), classify.ErrClosed)
+	})
+}
