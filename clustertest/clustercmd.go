@@ -271,3 +271,35 @@ func infoText(t *topology, me int) string {
 	}
 	return strings.Join(lines, "\r\n") + "\r\n"
 }
+
+// role answers ROLE as Redis 7.0 does: a primary lists its replicas, a
+// replica names its primary.
+func (cn *conn) role() {
+	t := cn.n.c.topo.Load()
+	me := t.nodes[cn.n.idx]
+	sh := t.shards[me.shard]
+	off := cn.n.c.store.offset()
+	cn.peer.Block(func(w *server.Writer) {
+		if me.primary {
+			w.WriteLen(3)
+			w.WriteBulk("master")
+			w.WriteInt(off)
+			w.WriteLen(len(sh.replicas))
+			for _, r := range sh.replicas {
+				rv := t.nodes[r]
+				w.WriteLen(3)
+				w.WriteBulk(rv.host)
+				w.WriteBulk(strconv.Itoa(rv.port))
+				w.WriteBulk(strconv.Itoa(off))
+			}
+			return
+		}
+		p := t.nodes[sh.primary]
+		w.WriteLen(5)
+		w.WriteBulk("slave")
+		w.WriteBulk(p.host)
+		w.WriteInt(p.port)
+		w.WriteBulk("connected")
+		w.WriteInt(off)
+	})
+}

@@ -143,7 +143,7 @@ func (cn *conn) redirect(reply string) {
 
 func (cn *conn) exec(name string, args []string) {
 	switch name {
-	case "ASKING", "READONLY", "READWRITE", "CLUSTER", "COMMAND", "INFO":
+	case "ASKING", "READONLY", "READWRITE", "CLUSTER", "COMMAND", "INFO", "ROLE":
 		if cn.inMulti {
 			cn.refuse("ERR " + name + " inside MULTI is not supported by clustertest")
 			return
@@ -172,6 +172,8 @@ func (cn *conn) exec(name string, args []string) {
 		cn.command(args)
 	case "INFO":
 		cn.info(args)
+	case "ROLE":
+		cn.role()
 	case "SELECT":
 		if len(args) == 2 && args[1] == "0" {
 			cn.peer.WriteOK()

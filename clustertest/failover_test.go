@@ -45,6 +45,16 @@ func TestFailoverSwapsRoles(t *testing.T) {
 	assert.Contains(t, reply(old, "INFO", "replication"), "role:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:")
 	assert.Contains(t, reply(conn(t, replica, 3), "INFO"), "role:master\r\nconnected_slaves:1\r\n")
 
+	role, err := client(t, replica, 3).Do(ctx, "ROLE").Slice()
+	require.NoError(t, err)
+	require.Len(t, role, 3)
+	assert.Equal(t, "master", role[0], "ROLE of the promoted replica")
+	role, err = client(t, oldPrimary, 3).Do(ctx, "ROLE").Slice()
+	require.NoError(t, err)
+	require.Len(t, role, 5)
+	assert.Equal(t, []any{"slave", "127.0.0.1"}, role[:2], "ROLE of the old primary")
+	assert.Equal(t, "connected", role[3])
+
 	require.Error(t, clustertest.New(t, clustertest.Config{Shards: 1}).Failover(0, clustertest.FailoverOptions{}), "no replica")
 	require.Error(t, c.Failover(3, clustertest.FailoverOptions{}), "no such shard")
 }

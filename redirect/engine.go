@@ -29,6 +29,9 @@ type engine struct {
 	nodes   *nodeSet
 	obs     *Observer // nil when Options.Observer is empty
 
+	failover FailoverOptions // Options.Failover with defaults
+	sus      suspects        // primaries whose commands are held
+
 	// onChange, when set, hears that the slot map changed (a refresh that
 	// routes differently, a MOVED patch); set before first use.
 	onChange func()
@@ -71,7 +74,10 @@ func newEngine(opts Options, readOnly bool) (*engine, error) {
 		now:     time.Now,
 		rand:    rand.Float64,
 		sleep:   sleepCtx,
+
+		failover: opts.Failover.withDefaults(),
 	}
+	e.sus.init()
 	if o := opts.Observer; o.Redirect != nil || o.Retry != nil || o.Refresh != nil || o.GiveUp != nil || o.Breaker != nil {
 		e.obs = &o
 	}
@@ -266,6 +272,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // close stops the refresher and closes every node client.
 func (e *engine) close() error {
+	e.sus.stop()
 	err := e.slots.Close()
 	if cerr := e.nodes.close(); err == nil {
 		err = cerr

@@ -80,6 +80,11 @@ type Options struct {
 	// metrics, a logger) to see every command and every dial as it goes to
 	// a node. Nil: nothing is called.
 	OnNewNode func(*redis.Client)
+
+	// Failover tunes how commands ride out a primary that stops answering:
+	// they are held, not sent into it, while the engine probes it and polls
+	// its replicas for the promotion. The zero value is on, with defaults.
+	Failover FailoverOptions
 }
 
 // Validate reports the first option that cannot work, naming it.
@@ -94,6 +99,9 @@ func (o *Options) Validate() error {
 	}
 	if o.PeriodicRefresh < 0 {
 		return fmt.Errorf("redirect: Options.PeriodicRefresh is negative (%v)", o.PeriodicRefresh)
+	}
+	if err := o.Failover.validate(); err != nil {
+		return err
 	}
 	if err := o.Policy.Validate(); err != nil {
 		return fmt.Errorf("redirect: Options.Policy: %w", err)

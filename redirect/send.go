@@ -32,9 +32,13 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 		return err
 	}
 	if t.addr == "" {
+		if err := e.hold(ctx, e.hookedAddr()); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
 		return v.process(ctx, cmd)
 	}
-	n, err := e.reach(t.addr)
+	n, err := e.reach(ctx, t.addr)
 	if err != nil {
 		cmd.SetErr(err)
 		return err
@@ -60,10 +64,14 @@ func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v v
 			setErr(cmds, errNoNext)
 			return
 		}
+		if err := e.hold(ctx, e.hookedAddr()); err != nil {
+			setErr(cmds, err)
+			return
+		}
 		unsent(cmds, v.pipeline(ctx, cmds))
 		return
 	}
-	n, err := e.reach(t.addr)
+	n, err := e.reach(ctx, t.addr)
 	if err != nil {
 		setErr(cmds, err)
 		return
@@ -97,8 +105,11 @@ func ended(ctx context.Context) error {
 }
 
 // reach returns the client of the node at addr if the breaker lets a
-// command go there now.
-func (e *engine) reach(addr string) (*node, error) {
+// command go there now, once addr is no longer suspect (hold).
+func (e *engine) reach(ctx context.Context, addr string) (*node, error) {
+	if err := e.hold(ctx, addr); err != nil {
+		return nil, err
+	}
 	if err := e.allow(addr); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,7 @@ func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 		e.startState(ctx, j)
 	}
 	e.failed(j.at, cause)
+	e.suspect(j.st.Addr, cause)
 	if classify.KindOf(cause) == classify.KindConnection && !classify.InDoubt(cause) {
 		// A refused connection: a MOVED that sent us there was stale.
 		e.slots.Drop(j.st.Addr)
@@ -86,6 +87,11 @@ func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 	case retry.ActionRetry:
 		if j.pinned {
 			return e.giveUp(j, e.pinnedErr(j, err))
+		}
+		if e.suspected(j.st.Addr) {
+			// The retry waits in hold for the suspect's fate, which the
+			// watch finds faster than a refresh would.
+			d.Delay, d.Refresh = 0, false
 		}
 		if e.obs != nil && e.obs.Retry != nil {
 			e.obs.Retry(RetryEvent{Kind: d.Kind, Command: j.name, Addr: j.st.Addr,

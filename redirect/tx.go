@@ -63,9 +63,13 @@ func (e *engine) execTx(ctx context.Context, t target, cmds []redis.Cmder, v via
 			setErr(cmds, errNoNext)
 			return errNoNext
 		}
+		if err := e.hold(ctx, e.hookedAddr()); err != nil {
+			setErr(cmds, err)
+			return err
+		}
 		return v.pipeline(ctx, cmds)
 	}
-	n, err := e.reach(t.addr)
+	n, err := e.reach(ctx, t.addr)
 	if err != nil {
 		setErr(cmds, err)
 		return err

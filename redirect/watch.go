@@ -55,7 +55,7 @@ func (c *Client) watchOnce(ctx context.Context, t target, fn func(*redis.Tx) err
 	if err := ended(ctx); err != nil {
 		return err
 	}
-	n, err := c.e.reach(t.addr)
+	n, err := c.e.reach(ctx, t.addr)
 	if err != nil {
 		return err
 	}

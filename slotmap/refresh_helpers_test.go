@@ -17,7 +17,7 @@ type fakeNodes struct {
 	views map[string]*Topology
 	errs  map[string]error
 	calls []string
-	gate  chan struct{} // when set, Fetch waits for it to close (or ctx)
+	gate  chan struct{}            // when set, Fetch waits for it to close (or ctx)
 	slow  map[string]chan struct{} // per address: Fetch waits for it to close (or ctx)
 }
 
