@@ -284,3 +284,44 @@ func TestFailoverOptionsValidate(t *testing.T) {
 		assert.False(t, errors.Is(err, classify.ErrConnection))
 	}
 }
+
+// A primary that stops replying is suspect once the round trips under way
+// have had no reply for StallAfter: a write that comes then is held, not
+// sent after the ones already stuck, and reaches the promoted replica
+// before the stuck write's read times out.
+func TestStalledPrimaryIsSuspectBeforeItsFirstTimeout(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	rec := &recorder{}
+	cl := failoverClient(t, c, false, false, redirect.Options{Observer: rec.observer(), Policy: fastPolicy(),
+		Template: &redis.Options{ReadTimeout: 3 * time.Second},
+		Failover: redirect.FailoverOptions{StallAfter: 100 * time.Millisecond}})
+	ctx := context.Background()
+	key := keyOn(t, c, 1, "k")
+	require.NoError(t, cl.Set(ctx, key, "before", 0).Err())
+	victim := c.Primary(1)
+	require.NoError(t, c.SetLatency(victim, time.Hour))
+	before := dataCommands(t, c, victim)
+
+	order := make(chan string, 2)
+	stuck := make(chan error, 1)
+	go func() {
+		err := cl.Set(ctx, key, "stuck", 0).Err()
+		order <- "stuck"
+		stuck <- err
+	}()
+	require.Eventually(t, func() bool { return dataCommands(t, c, victim) > before }, 5*time.Second, time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // past StallAfter, well before the read timeout
+	held := make(chan error, 1)
+	go func() {
+		err := cl.Set(ctx, key, "held", 0).Err()
+		order <- "held"
+		held <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, c.Failover(1, clustertest.FailoverOptions{}))
+	require.NoError(t, <-held)
+	assert.Equal(t, "held", <-order, "the held write finished before the stuck one's read timed out")
+	err := <-stuck
+	assert.True(t, classify.InDoubt(err), "%v", err)
+	assert.Equal(t, int64(1), dataCommands(t, c, victim)-before, "only the stuck write reached the victim")
+}

@@ -31,6 +31,32 @@ type node struct {
 	// made; used (unix nanoseconds of the last get) tells when it idles.
 	transient atomic.Bool
 	used      atomic.Int64
+
+	// inflight counts the engine's round trips under way to the node;
+	// progress (unix nanoseconds) is when it last replied, or when it last
+	// went from idle to busy: a node with round trips under way and no
+	// progress for a while has stopped answering (stalled).
+	inflight atomic.Int32
+	progress atomic.Int64
+}
+
+// begin records a round trip starting at now.
+func (n *node) begin(now time.Time) {
+	if n.inflight.Add(1) == 1 {
+		n.progress.Store(now.UnixNano())
+	}
+}
+
+// end records a round trip ending at now.
+func (n *node) end(now time.Time) {
+	n.progress.Store(now.UnixNano())
+	n.inflight.Add(-1)
+}
+
+// stalled reports whether the node has had round trips under way and no
+// reply for longer than after.
+func (n *node) stalled(now time.Time, after time.Duration) bool {
+	return n.inflight.Load() > 0 && now.UnixNano()-n.progress.Load() > int64(after)
 }
 
 // retired is a client closed after retireDelay, or at nodeSet.close.

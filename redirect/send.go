@@ -43,7 +43,10 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 		cmd.SetErr(err)
 		return err
 	}
-	return n.client.Process(ctx, cmd)
+	n.begin(e.now())
+	err = n.client.Process(ctx, cmd)
+	n.end(e.now())
+	return err
 }
 
 // sendMany makes one attempt of cmds at t in one round trip. With ASKING,
@@ -86,7 +89,9 @@ func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v v
 		}
 		_ = pipe.Process(ctx, c)
 	}
+	n.begin(e.now())
 	_, err = pipe.Exec(ctx)
+	n.end(e.now())
 	unsent(cmds, err)
 	for i, a := range asks {
 		if aerr := a.Err(); aerr != nil && cmds[i].Err() == nil {
@@ -105,15 +110,24 @@ func ended(ctx context.Context) error {
 }
 
 // reach returns the client of the node at addr if the breaker lets a
-// command go there now, once addr is no longer suspect (hold).
+// command go there now, once addr is no longer suspect (hold). A node that
+// has stopped replying to the round trips under way (stalled) becomes
+// suspect here, before its first read timeout.
 func (e *engine) reach(ctx context.Context, addr string) (*node, error) {
+	n, err := e.nodes.get(addr)
+	if err != nil {
+		return nil, err
+	}
+	if !e.failover.Disable && n.stalled(e.now(), e.failover.StallAfter) {
+		e.suspect(addr, errStalled)
+	}
 	if err := e.hold(ctx, addr); err != nil {
 		return nil, err
 	}
 	if err := e.allow(addr); err != nil {
 		return nil, err
 	}
-	return e.nodes.get(addr)
+	return n, nil
 }
 
 // unsent gives every command of a pipeline the pipeline's error when

@@ -20,13 +20,16 @@ const (
 	DefaultFailoverPoll  = 20 * time.Millisecond
 	DefaultFailoverProbe = 250 * time.Millisecond
 	DefaultFailoverHold  = 15 * time.Second
+	DefaultFailoverStall = 500 * time.Millisecond
 )
 
 // FailoverOptions tunes how a Client or a Hook rides out a primary that
 // stops answering (a crashed process, a hung one, a partition).
 //
 // On the first refused connection, broken connection or read timeout from
-// a primary that serves slots and has replicas, the engine suspects it: commands for that
+// a primary that serves slots and has replicas, or when it has not replied
+// for StallAfter while round trips to it are under way, the engine
+// suspects it: commands for that
 // primary are held before they are sent (so they are not in doubt), while
 // the engine probes the primary with PING on a connection of its own and
 // polls the primary's replicas with ROLE, both every Poll. The first of
@@ -56,13 +59,22 @@ type FailoverOptions struct {
 	// DefaultFailoverHold (15 s, about a cluster's default node timeout,
 	// after which the cluster promotes a replica).
 	Hold time.Duration
+
+	// StallAfter: a primary with round trips under way and no reply for
+	// this long is suspect before any of them times out, so commands that
+	// come meanwhile are held instead of joining them. A node that is only
+	// busy (a slow script, a lone blocking command) answers the probe and
+	// costs a PING. Zero: DefaultFailoverStall (500 ms). Not applied to
+	// the node a Hook's own client is on (its round trips are the
+	// client's).
+	StallAfter time.Duration
 }
 
 func (o FailoverOptions) validate() error {
 	for _, f := range []struct {
 		name string
 		d    time.Duration
-	}{{"Poll", o.Poll}, {"Probe", o.Probe}, {"Hold", o.Hold}} {
+	}{{"Poll", o.Poll}, {"Probe", o.Probe}, {"Hold", o.Hold}, {"StallAfter", o.StallAfter}} {
 		if f.d < 0 {
 			return fmt.Errorf("redirect: Options.Failover.%s is negative (%v)", f.name, f.d)
 		}
@@ -79,6 +91,9 @@ func (o FailoverOptions) withDefaults() FailoverOptions {
 	}
 	if o.Hold == 0 {
 		o.Hold = DefaultFailoverHold
+	}
+	if o.StallAfter == 0 {
+		o.StallAfter = DefaultFailoverStall
 	}
 	return o
 }
@@ -322,6 +337,10 @@ func (e *engine) reportsPrimary(ctx context.Context, addr string) bool {
 	role, _ := v[0].(string)
 	return strings.EqualFold(role, "master")
 }
+
+// errStalled is the cause of a suspicion that a node stopped replying.
+var errStalled = &classify.ClientError{Kind: classify.KindTimeout, Sent: false,
+	Err: errors.New("redirect: the node has not replied to the round trips under way")}
 
 // promotedError is what a command held for a suspect primary fails with
 // when a replica took the primary's slots over: it was not sent, and it
