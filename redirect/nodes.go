@@ -55,8 +55,8 @@ func (n *node) end(now time.Time) {
 
 // stalled reports whether the node has had round trips under way and no
 // reply for longer than after.
-func (n *node) stalled(now time.Time, after time.Duration) bool {
-	return n.inflight.Load() > 0 && now.UnixNano()-n.progress.Load() > int64(after)
+func (n *node) stalled(now func() time.Time, after time.Duration) bool {
+	return n.inflight.Load() > 0 && now().UnixNano()-n.progress.Load() > int64(after)
 }
 
 // retired is a client closed after retireDelay, or at nodeSet.close.

@@ -118,7 +118,7 @@ func (e *engine) reach(ctx context.Context, addr string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !e.failover.Disable && n.stalled(e.now(), e.failover.StallAfter) {
+	if !e.failover.Disable && n.stalled(e.now, e.failover.StallAfter) {
 		e.suspect(addr, errStalled)
 	}
 	if err := e.hold(ctx, addr); err != nil {
