@@ -123,8 +123,10 @@ type ClusterAttachment struct {
 //
 // The reload is ClusterClient's own (ForEachMaster's, which waits for it
 // and shows its result; ReloadState only schedules one and, in go-redis
-// v9.2, drops it when another ran less than 200ms before). A healthy
-// cluster sees no command from AttachCluster.
+// v9.2, drops it when another ran less than 200ms before). It asks a
+// random node; a CLUSTER command for a suspect node fails at once, not
+// sent, so that it asks another rather than wait on the one that stopped
+// answering. A healthy cluster sees no command from AttachCluster.
 func AttachCluster(rdb *redis.ClusterClient, opts ClusterAttachOptions) (*ClusterAttachment, error) {
 	if rdb == nil {
 		return nil, errors.New("redirect: AttachCluster: the ClusterClient is nil")
@@ -256,6 +258,13 @@ func (a *ClusterAttachment) gaveUp(addr string) error {
 		"redirect: node %s did not answer and no other node took its slots within %v; not sent", addr, a.opts.WatchFor)}
 }
 
+// suspectErr is the error of a CLUSTER command for a suspect node: not
+// sent.
+func suspectErr(addr string) error {
+	return &classify.ClientError{Kind: classify.KindConnection, Err: fmt.Errorf(
+		"redirect: node %s stopped answering; not sent", addr)}
+}
+
 // replaced is the error of a pipeline or transaction held on a node whose
 // slots another node took: not sent.
 func replaced(addr string) error {
@@ -309,9 +318,18 @@ func (h *nodeHold) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *nodeHold) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		// The reload's own CLUSTER SLOTS, and COMMAND, go through: held,
-		// they would wait for what they are there to find out.
-		if name := cmd.Name(); name == "cluster" || name == "command" {
+		switch cmd.Name() {
+		case "cluster":
+			// A reload's CLUSTER SLOTS must not wait for what it is there
+			// to find out, nor hang on a node that stopped answering (for
+			// the node's ReadTimeout: go-redis does not bound it by the
+			// context): failed at once, not sent, the reload asks another
+			// node.
+			if h.a.w.watching(h.addr) != nil {
+				return suspectErr(h.addr)
+			}
+			return next(ctx, cmd)
+		case "command":
 			return next(ctx, cmd)
 		}
 		out, err := h.hold(ctx)

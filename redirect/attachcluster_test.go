@@ -326,15 +326,20 @@ func TestAttachClusterHoldsPipelines(t *testing.T) {
 // doubt; the rest are held and then go to the new primary.
 func TestAttachClusterHungPrimary(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
+	var ev nodeEvents
 	rdb, _ := attachedCluster(t, c, &redis.ClusterOptions{ReadTimeout: 200 * time.Millisecond},
-		redirect.ClusterAttachOptions{ReloadInterval: 20 * time.Millisecond, ReloadTimeout: 100 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond})
+		redirect.ClusterAttachOptions{ReloadInterval: 20 * time.Millisecond, ReloadTimeout: 100 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond,
+			NodeOptions: redirect.NodeOptions{Report: ev.report}})
 	require.NoError(t, rdb.Ping(context.Background()).Err())
 	w := startWriters(t, rdb, c, 1, 8)
 
 	c.ResetStats()
-	require.NoError(t, c.SetLatency(c.Primary(1), time.Hour))
-	// Suspected once a read timed out; reloads go on.
-	fetchesReach(t, c, 4)
+	victim := c.Primary(1)
+	require.NoError(t, c.SetLatency(victim, time.Hour))
+	// Suspected once a read timed out; reloads go on, each from a random
+	// node: twenty of them would ask the hung one too, but for the
+	// suspect's CLUSTER commands failing at once.
+	fetchesReach(t, c, 20)
 	w.mark.Store(time.Now().UnixNano())
 	require.NoError(t, c.Failover(1, clustertest.FailoverOptions{}))
 	require.Eventually(t, w.succeededAfter, 20*time.Second, 5*time.Millisecond, "every writer wrote to the new primary")
@@ -345,6 +350,9 @@ func TestAttachClusterHungPrimary(t *testing.T) {
 		for _, err := range errs {
 			assert.True(t, classify.InDoubt(err), "only the SET in flight fails, in doubt: %v", err)
 		}
+	}
+	for _, e := range ev.of(classify.KindTimeout) {
+		assert.NotEqual(t, "cluster", e.Command, "a reload waited on the hung node: %+v", e)
 	}
 }
 

@@ -11,11 +11,11 @@ import (
 
 // clusterWatch finds out, for AttachCluster, what became of the nodes of a
 // ClusterClient that stopped answering: one goroutine, running only while
-// some node is suspect, reloads the ClusterClient's slot map at most once
-// per interval (one reload serves every suspect node: the map is the whole
-// cluster's) and probes each suspect node on a connection of its own. A
-// node leaves suspicion when a reload shows it serving no slot (its replica
-// took over), when it answers a probe, or when giveUp has passed.
+// some node is suspect, starts a reload of the ClusterClient's slot map at
+// most once per interval (one reload serves every suspect node: the map is
+// the whole cluster's) and probes each suspect node on a connection of its
+// own. A node leaves suspicion when a reload shows it serving no slot (its
+// replica took over), when it answers a probe, or when giveUp has passed.
 type clusterWatch struct {
 	interval time.Duration // least time between the starts of two reloads
 	giveUp   time.Duration // how long a node stays suspect at most
@@ -107,11 +107,22 @@ func (w *clusterWatch) wait(ctx context.Context, wd *watched) (watchOutcome, err
 	}
 }
 
-// loop runs rounds, an interval apart at least, while any node is suspect.
+// maxReloads bounds the reloads under way at once. go-redis reloads from
+// a random node and bounds its read by that node's ReadTimeout, not by the
+// reload's context (unless ContextTimeoutEnabled): a reload may hang for
+// seconds on the very node that stopped answering, and the next one, an
+// interval later, most likely asks another.
+const maxReloads = 2
+
+// loop starts a round each interval while any node is suspect, with at
+// most maxReloads reloads under way.
 func (w *clusterWatch) loop() {
 	defer w.wg.Done()
+	finished := make(chan struct{}, maxReloads)
+	inFlight := 0
 	for {
 		w.mu.Lock()
+		w.giveUpLocked()
 		if len(w.suspects) == 0 || w.closed {
 			w.running = false
 			w.mu.Unlock()
@@ -119,22 +130,30 @@ func (w *clusterWatch) loop() {
 		}
 		pause := time.Until(w.last.Add(w.interval))
 		w.mu.Unlock()
-		if pause > 0 {
-			t := time.NewTimer(pause)
-			select {
-			case <-t.C:
-			case <-w.ctx.Done():
-				t.Stop()
-			}
+		var wake <-chan time.Time
+		switch {
+		case pause > 0:
+			wake = time.After(pause)
+		case inFlight == maxReloads:
+			wake = time.After(w.interval)
+		default:
+			inFlight++
+			w.round(finished)
 			continue
 		}
-		w.round()
+		select {
+		case <-wake:
+		case <-finished:
+			inFlight--
+		case <-w.ctx.Done():
+		}
 	}
 }
 
-// round starts a probe of each suspect node that has none under way, then
-// reloads the slot map and ends the suspicions it settles.
-func (w *clusterWatch) round() {
+// round starts a probe of each suspect node that has none under way, and
+// a reload, which ends the suspicions it settles and then signals
+// finished.
+func (w *clusterWatch) round(finished chan<- struct{}) {
 	w.mu.Lock()
 	w.last = time.Now()
 	for addr, wd := range w.suspects {
@@ -145,22 +164,36 @@ func (w *clusterWatch) round() {
 		}
 	}
 	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		primaries, err := w.reload(w.ctx)
+		w.settle(primaries, err)
+		finished <- struct{}{}
+	}()
+}
 
-	primaries, err := w.reload(w.ctx)
-	// No primary at all is no answer: a slot map always has some.
-	ok := err == nil && len(primaries) > 0
+// settle ends the suspicion of each suspect node a reload shows serving no
+// slot. A reload that failed, or names no primary at all, settles nothing.
+func (w *clusterWatch) settle(primaries map[string]bool, err error) {
+	if err != nil || len(primaries) == 0 {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ok {
-		w.replaced = map[string]bool{}
-	}
-	now := time.Now()
+	w.replaced = map[string]bool{}
 	for addr, wd := range w.suspects {
-		switch {
-		case ok && !primaries[addr]:
+		if !primaries[addr] {
 			w.replaced[addr] = true
 			w.endLocked(addr, wd, watchMoved)
-		case now.Sub(wd.since) >= w.giveUp:
+		}
+	}
+}
+
+// giveUpLocked ends the suspicions older than giveUp.
+func (w *clusterWatch) giveUpLocked() {
+	for addr, wd := range w.suspects {
+		if time.Since(wd.since) >= w.giveUp {
 			w.endLocked(addr, wd, watchGaveUp)
 		}
 	}

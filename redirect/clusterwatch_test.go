@@ -185,10 +185,38 @@ func TestClusterWatchGivesUp(t *testing.T) {
 		w := newClusterWatch(time.Second, 10*time.Second, f.reload, f.probe)
 		defer w.close()
 		assert.Equal(t, watchGaveUp, waitAll(w, "a:1", 3)[0])
-		assert.Equal(t, 11, f.reloadCount(), "one a second from 0s to 10s")
+		assert.Equal(t, 10, f.reloadCount(), "one a second from 0s to 9s; at 10s it gave up")
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		assert.Equal(t, 11, f.reloadCount())
+		assert.Equal(t, 10, f.reloadCount())
+	})
+}
+
+// go-redis may spend a node's whole ReadTimeout on a reload that asked the
+// node that hangs: the next reload starts an interval later all the same,
+// and settles the suspicion; never more than two are under way.
+func TestClusterWatchReloadStuckOnTheHungNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeCluster("b:1", "c:1") // the replica already took over
+		f.reloadTook = 3 * time.Second
+		w := newClusterWatch(100*time.Millisecond, 30*time.Second, f.reload, f.probe)
+		defer w.close()
+		start := time.Now()
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			f.set(func(f *fakeCluster) { f.reloadTook = 0 })
+		}()
+		assert.Equal(t, watchMoved, waitAll(w, "a:1", 1)[0])
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "settled by the second reload, while the first hung")
+
+		f.set(func(f *fakeCluster) { f.reloadTook = 3 * time.Second; f.primaries["a:1"] = true })
+		go waitAll(w, "a:1", 1)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 2, f.maxInFlite, "at most two reloads under way")
+		n := f.reloadCount()
+		assert.LessOrEqual(t, n, 2+2*10/3+1, "a new one only as one ends")
+		w.close()
 	})
 }
 

@@ -138,8 +138,9 @@ type eventOutcome struct {
 }
 
 // failoverEvent takes the victim down (kill -9, or SIGSTOP until its
-// replica is promoted) and waits until every client wrote to its slots
-// again, 25 seconds after the fault at most.
+// replica is promoted and every client wrote to its slots again) and waits
+// until every client wrote to its slots again, 25 seconds after the fault
+// at most.
 func failoverEvent(ctx context.Context, lc *cluster.Cluster, victim string, cfg *benchConfig, loads []*eventLoad, log *progress) (eventOutcome, error) {
 	fault := failover.Kill
 	if cfg.freeze {
@@ -153,10 +154,13 @@ func failoverEvent(ctx context.Context, lc *cluster.Cluster, victim string, cfg 
 	log.line("%s", ev.name)
 	evCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	tl, err := failover.Inject(evCtx, lc, victim, fault, func(at time.Time) {
-		for _, l := range loads {
-			l.rec.Mark(at, func(s int) bool { return affected[s] })
-		}
+	tl, err := failover.Inject(evCtx, lc, victim, fault, failover.Watch{
+		AtFault: func(at time.Time) {
+			for _, l := range loads {
+				l.rec.Mark(at, func(s int) bool { return affected[s] })
+			}
+		},
+		Recovered: func() bool { return allRecovered(loads) },
 	})
 	if err != nil {
 		return ev, err

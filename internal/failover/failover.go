@@ -60,19 +60,36 @@ func (t Timeline) Promotion() time.Duration { return t.Promoted.Sub(t.Fault) }
 // pollEvery is how often the replica is asked for its role.
 const pollEvery = 10 * time.Millisecond
 
+// Watch is what the caller of Inject follows the fault with.
+type Watch struct {
+	// AtFault, when set, hears the moment the victim went down, for the
+	// caller's recovery measurement.
+	AtFault func(time.Time)
+	// Recovered, for Freeze, reports whether the caller's clients have all
+	// recovered: the victim stays stopped after the promotion until it
+	// does (polled every 10ms), or until MaxFrozen has passed since the
+	// fault. Resumed at once, the old primary would answer MOVED to the
+	// new one and lead even a client that found nothing out to it, as a
+	// hung process or a partition that lasts does not.
+	Recovered func() bool
+	// MaxFrozen bounds how long the victim stays stopped (default 25s).
+	MaxFrozen time.Duration
+}
+
 // Inject takes the primary victim of c down by fault while the caller's
-// clients run, calls atFault with the moment it went down (for the
-// caller's recovery measurement), waits for the promotion of its replica,
-// resumes a frozen victim after it, and returns once the cluster is
-// healthy again.
+// clients run, waits for the promotion of its replica, resumes a frozen
+// victim after it (see Watch), and returns once the cluster is healthy
+// again.
 //
 // Replication is asynchronous: a write the victim acknowledged but had not
 // yet sent to its replica dies with it, whatever the client did. So that
 // any lost acknowledged write is the client's, the victim first stops
 // running writes (CLIENT PAUSE WRITE: they wait, unanswered, and are in
 // doubt when it goes down) and WAIT 1 returns once the replica has every
-// write it acknowledged; the fault follows at once.
-func Inject(ctx context.Context, c *cluster.Cluster, victim string, fault Fault, atFault func(time.Time)) (Timeline, error) {
+// write it acknowledged; the fault follows at once. A frozen victim keeps
+// the writes it receives from then on unrun too, until it knows it is a
+// replica; then they get MOVED.
+func Inject(ctx context.Context, c *cluster.Cluster, victim string, fault Fault, w Watch) (Timeline, error) {
 	tl := Timeline{Victim: victim}
 	if fault != Kill && fault != Freeze {
 		return tl, fmt.Errorf("failover: unknown fault %d", int(fault))
@@ -85,17 +102,10 @@ func Inject(ctx context.Context, c *cluster.Cluster, victim string, fault Fault,
 	admin, poller := nodeClient(c, victim), nodeClient(c, tl.Replica)
 	defer admin.Close()
 	defer poller.Close()
-
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", "60000", "WRITE").Err(); err != nil {
-		return tl, fmt.Errorf("failover: CLIENT PAUSE on %s: %w", victim, err)
+	if err := pauseWrites(ctx, admin); err != nil {
+		return tl, fmt.Errorf("failover: on %s: %w", victim, err)
 	}
-	n, err := admin.Do(ctx, "WAIT", "1", "10000").Int()
-	if err == nil && n != 1 {
-		err = fmt.Errorf("%d replicas acknowledged", n)
-	}
-	if err != nil {
-		return tl, fmt.Errorf("failover: WAIT 1 on %s: %w", victim, err)
-	}
+	var err error
 	if fault == Kill {
 		err = c.Kill(victim)
 	} else {
@@ -105,14 +115,14 @@ func Inject(ctx context.Context, c *cluster.Cluster, victim string, fault Fault,
 		return tl, err
 	}
 	tl.Fault = time.Now()
-	if atFault != nil {
-		atFault(tl.Fault)
+	if w.AtFault != nil {
+		w.AtFault(tl.Fault)
 	}
 	if tl.Promoted, err = waitRole(ctx, poller, "master"); err != nil {
 		return tl, fmt.Errorf("failover: waiting for %s to be promoted: %w", tl.Replica, err)
 	}
 	if fault == Freeze {
-		if err := resume(ctx, c, admin, &tl); err != nil {
+		if err := resume(ctx, c, admin, &tl, w); err != nil {
 			return tl, err
 		}
 	}
@@ -123,10 +133,33 @@ func Inject(ctx context.Context, c *cluster.Cluster, victim string, fault Fault,
 	return tl, nil
 }
 
-// resume continues a frozen victim and, once it knows it is a replica
-// now, lifts its write pause: the writes it held then get MOVED rather
-// than run on a node that is no longer primary.
-func resume(ctx context.Context, c *cluster.Cluster, admin *redis.Client, tl *Timeline) error {
+// pauseWrites holds the node's writes unrun and waits until its replica
+// has every write it acknowledged.
+func pauseWrites(ctx context.Context, admin *redis.Client) error {
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "300000", "WRITE").Err(); err != nil {
+		return fmt.Errorf("CLIENT PAUSE: %w", err)
+	}
+	n, err := admin.Do(ctx, "WAIT", "1", "10000").Int()
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%d replicas acknowledged", n)
+	}
+	if err != nil {
+		return fmt.Errorf("WAIT 1: %w", err)
+	}
+	return nil
+}
+
+// resume continues a frozen victim once the watch allows and, once it
+// knows it is a replica now, lifts its write pause: the writes it held
+// then get MOVED rather than run on a node that is no longer primary.
+func resume(ctx context.Context, c *cluster.Cluster, admin *redis.Client, tl *Timeline, w Watch) error {
+	limit := w.MaxFrozen
+	if limit <= 0 {
+		limit = 25 * time.Second
+	}
+	for w.Recovered != nil && !w.Recovered() && time.Since(tl.Fault) < limit && ctx.Err() == nil {
+		time.Sleep(pollEvery)
+	}
 	if err := c.Resume(tl.Victim); err != nil {
 		return err
 	}
