@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -258,8 +259,8 @@ func (a *ClusterAttachment) gaveUp(addr string) error {
 		"redirect: node %s did not answer and no other node took its slots within %v; not sent", addr, a.opts.WatchFor)}
 }
 
-// suspectErr is the error of a CLUSTER command for a suspect node: not
-// sent.
+// suspectErr is the error of a CLUSTER command for a suspect node, and of
+// a dial to it: not sent.
 func suspectErr(addr string) error {
 	return &classify.ClientError{Kind: classify.KindConnection, Err: fmt.Errorf(
 		"redirect: node %s stopped answering; not sent", addr)}
@@ -314,7 +315,17 @@ type nodeHold struct {
 	addr string
 }
 
-func (h *nodeHold) DialHook(next redis.DialHook) redis.DialHook { return next }
+// DialHook refuses to dial a suspect node: a command that waited for a
+// connection to it then fails not sent, and is held (ProcessHook) rather
+// than sent into a node that stopped answering.
+func (h *nodeHold) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if h.a.w.watching(h.addr) != nil {
+			return nil, suspectErr(h.addr)
+		}
+		return next(ctx, network, addr)
+	}
+}
 
 func (h *nodeHold) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
@@ -333,17 +344,39 @@ func (h *nodeHold) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return next(ctx, cmd)
 		}
 		out, err := h.hold(ctx)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case out == watchMoved:
-			// ClusterClient routes a command that failed with ErrClosed
-			// again by its slot map, at once, without counting a failure
-			// of the node: and its map is the reloaded one.
-			return redis.ErrClosed
 		}
-		return next(ctx, cmd)
+		if out != watchMoved {
+			sendErr := next(ctx, cmd)
+			if sendErr == nil || !notSent(sendErr) {
+				return sendErr
+			}
+			// It waited for a connection to the node (go-redis's pool
+			// timeout) or could not dial it: held too, if the node is
+			// suspect now.
+			if out, err = h.hold(ctx); err != nil {
+				return err
+			}
+			if out != watchMoved {
+				return sendErr
+			}
+		}
+		// ClusterClient routes a command that failed with ErrClosed again
+		// by its slot map, at once, without counting a failure of the
+		// node: and its map is the reloaded one.
+		return redis.ErrClosed
 	}
+}
+
+// notSent reports whether err is a failure before the command was sent
+// (no connection), other than the caller's context ending.
+func notSent(err error) bool {
+	var ce *classify.ClientError
+	if !errors.As(classify.Classify(err), &ce) || ce.Sent {
+		return false
+	}
+	return ce.Kind != classify.KindCanceled && ce.Kind != classify.KindDeadline
 }
 
 func (h *nodeHold) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {

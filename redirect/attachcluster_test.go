@@ -323,11 +323,14 @@ func TestAttachClusterHoldsPipelines(t *testing.T) {
 
 // A primary that hangs (it accepts connections and never answers) is
 // failed over: each writer sees at most the command in flight fail, in
-// doubt; the rest are held and then go to the new primary.
+// doubt; the rest are held and then go to the new primary, those that
+// waited for a connection to the hung node too.
 func TestAttachClusterHungPrimary(t *testing.T) {
 	c := clustertest.New(t, clustertest.Config{Shards: 3, ReplicasPerShard: 1})
 	var ev nodeEvents
-	rdb, _ := attachedCluster(t, c, &redis.ClusterOptions{ReadTimeout: 200 * time.Millisecond},
+	// A small pool: commands queue for a connection to the hung node, and
+	// the pool times some out (not sent).
+	rdb, _ := attachedCluster(t, c, &redis.ClusterOptions{ReadTimeout: 200 * time.Millisecond, PoolSize: 2, PoolTimeout: 300 * time.Millisecond},
 		redirect.ClusterAttachOptions{ReloadInterval: 20 * time.Millisecond, ReloadTimeout: 100 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond,
 			NodeOptions: redirect.NodeOptions{Report: ev.report}})
 	require.NoError(t, rdb.Ping(context.Background()).Err())
