@@ -167,13 +167,12 @@ func TestAttachClusterBurstAfterFailover(t *testing.T) {
 // writers run SETs on keys of one shard from several goroutines until
 // stopped, and record each one's outcomes.
 type writers struct {
-	wg     sync.WaitGroup
-	stop   chan struct{}
-	mark   atomic.Int64 // UnixNano; successes of SETs begun after it count
-	errs   [][]error
-	after  []atomic.Int64
-	mu     sync.Mutex
-	onDone func()
+	wg    sync.WaitGroup
+	stop  chan struct{}
+	mark  atomic.Int64 // UnixNano; successes of SETs begun after it count
+	mu    sync.Mutex   // protects errs
+	errs  [][]error
+	after []atomic.Int64
 }
 
 func startWriters(t *testing.T, rdb redis.UniversalClient, c *clustertest.Cluster, shard, n int) *writers {
