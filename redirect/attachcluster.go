@@ -21,12 +21,16 @@ type ClusterAttachOptions struct {
 	// OnNewNode's: the in-doubt mode, and Report.
 	NodeOptions
 
-	// ReloadInterval is the least time between two reloads of the
-	// ClusterClient's slot map while a node is suspect (default 100ms; at
-	// least 10ms). A healthy cluster sees no reload from AttachCluster.
+	// ReloadInterval is the least time between the starts of two reloads
+	// of the ClusterClient's slot map while a node is suspect (default
+	// 100ms; at least 10ms). A healthy cluster sees no reload from
+	// AttachCluster.
 	ReloadInterval time.Duration
-	// ReloadTimeout bounds one reload (default 500ms): go-redis asks a
-	// random node, which may be the one that hangs.
+	// ReloadTimeout is the deadline of one reload's context (default
+	// 500ms). go-redis bounds its reads by it only with
+	// ContextTimeoutEnabled, by each node's ReadTimeout otherwise: a reload
+	// that hangs does not stop the next one an interval later (two at
+	// most are under way).
 	ReloadTimeout time.Duration
 	// ProbeTimeout bounds the PING that asks a suspect node, on a
 	// connection of its own, whether it answers again (default 1s).
