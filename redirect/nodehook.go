@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 	"github.com/clusterhop/clusterhop/retry"
 )
 
@@ -87,8 +88,19 @@ func (h *nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if err == nil || isGoRedisAnswer(err) {
 			return err
 		}
-		return h.failed(cmd, err)
+		return h.failed(cmd, err, !setsUpConn(cmd))
 	}
+}
+
+// setsUpConn reports whether a single command only sets up its connection
+// (HELLO, AUTH, SELECT, READONLY, CLIENT SETNAME: keyless, flagged
+// connection state; a transaction's EXEC goes down a pipeline). go-redis
+// v9.23 sends a new connection's handshake through the hooks and strips
+// one layer off its error, so a stop error there would reach the caller's
+// command untyped; and sending a handshake again changes no data.
+func setsUpConn(cmd redis.Cmder) bool {
+	f, ok := command.FlagsOf(cmd.Args())
+	return ok && f&command.FlagConnection != 0 && f&command.FlagKeyless != 0
 }
 
 func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -104,7 +116,7 @@ func (h *nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		err := next(ctx, send)
 		for _, c := range send {
 			if cerr := c.Err(); cerr != nil && !isGoRedisAnswer(cerr) {
-				if out := h.failed(c, cerr); out != cerr { //nolint:errorlint // identity: was the error replaced
+				if out := h.failed(c, cerr, true); out != cerr { //nolint:errorlint // identity: was the error replaced
 					c.SetErr(out)
 					stopped = out
 				}
@@ -142,12 +154,12 @@ func held(cmds []redis.Cmder) ([]redis.Cmder, error) {
 }
 
 // failed reports err and returns what ClusterClient must see: err itself,
-// or, for a command that may have run and must not be re-sent, its
-// classified form, which ClusterClient does not retry.
-func (h *nodeHook) failed(cmd redis.Cmder, err error) error {
+// or, for a command that may have run and must not be re-sent (when
+// mayStop), its classified form, which ClusterClient does not retry.
+func (h *nodeHook) failed(cmd redis.Cmder, err error, mayStop bool) error {
 	typed := classify.Classify(err)
 	inDoubt := classify.InDoubt(typed)
-	stop := inDoubt && !h.opts.Policy.MayResend(cmd.Args())
+	stop := mayStop && inDoubt && !h.opts.Policy.MayResend(cmd.Args())
 	if h.opts.Report != nil {
 		ev := NodeEvent{Addr: h.addr, Command: cmd.Name(), Kind: classify.KindOf(typed), Slot: -1,
 			InDoubt: inDoubt, Stopped: stop, Err: typed}

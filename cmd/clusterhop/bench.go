@@ -34,6 +34,8 @@ type benchConfig struct {
 
 	reshard      int  // slots to move during an event run; 0: no resharding
 	failover     bool // kill a primary during an event run
+	freeze       bool // stop it with SIGSTOP instead, until its replica is promoted
+	server       string
 	eventWorkers int
 
 	conn connFlags
@@ -50,8 +52,10 @@ func benchFlags() (*flag.FlagSet, *benchConfig) {
 	fs.StringVar(&cfg.workload, "workload", "getset,pipeline", "comma-separated: getset (GET and SET, half each), pipeline (100 GETs across slots per pipeline)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON")
 	fs.IntVar(&cfg.reshard, "reshard", 0, "instead of measuring throughput, move this many slots between primaries while every client runs the workload, and report errors and recovery (needs --local)")
-	fs.BoolVar(&cfg.failover, "failover", false, "instead of measuring throughput, kill a primary with SIGKILL while every client runs the workload, and report errors and recovery (needs --local)")
-	fs.IntVar(&cfg.eventWorkers, "event-workers", 16, "goroutines per client during --reshard or --failover")
+	fs.BoolVar(&cfg.failover, "failover", false, "instead of measuring throughput, kill a primary with SIGKILL while every client (and a go-redis ClusterClient with redirect.AttachCluster) runs the workload, and report errors, recovery and recovery − promotion of the replica (needs --local)")
+	fs.BoolVar(&cfg.freeze, "freeze", false, "as --failover, but stop the primary with SIGSTOP (a hung process) until its replica is promoted, then SIGCONT it")
+	fs.StringVar(&cfg.server, "server", "", "with --local: redis or valkey (or a path to a server binary); default: $CLUSTERHOP_SERVER, else redis-server, else valkey-server")
+	fs.IntVar(&cfg.eventWorkers, "event-workers", 32, "goroutines per client during --reshard, --failover or --freeze (a failover adds one on a key of the victim)")
 	cfg.conn.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop bench (--addr host:port | --local) [flags]\n\n"+
@@ -114,15 +118,19 @@ func runBench(args []string, stdout, stderr io.Writer) (string, error) {
 		return "", usageErrorf("--duration and --rounds must be positive")
 	case cfg.reshard < 0 || cfg.reshard > 16384:
 		return "", usageErrorf("--reshard takes a number of slots, 0 to 16384")
-	case cfg.reshard > 0 && cfg.failover:
-		return "", usageErrorf("--reshard and --failover exclude each other: one event per run")
-	case (cfg.reshard > 0 || cfg.failover) && !cfg.local:
-		return "", usageErrorf("--reshard and --failover change the cluster: they need --local")
+	case cfg.reshard > 0 && (cfg.failover || cfg.freeze):
+		return "", usageErrorf("--reshard and --failover or --freeze exclude each other: one event per run")
+	case (cfg.reshard > 0 || cfg.failover || cfg.freeze) && !cfg.local:
+		return "", usageErrorf("--reshard, --failover and --freeze change the cluster: they need --local")
+	case cfg.server != "" && !cfg.local:
+		return "", usageErrorf("--server chooses the server of --local")
 	case cfg.eventWorkers <= 0:
 		return "", usageErrorf("--event-workers must be positive")
 	case cfg.local && cfg.conn.set():
 		return "", usageErrorf("--user, --password and --tls are for the nodes of --addr; --local starts its own cluster")
 	}
+	// A frozen primary is a failover too, measured the same way.
+	cfg.failover = cfg.failover || cfg.freeze
 	tmpl, err := cfg.conn.options()
 	if err != nil {
 		return "", err
@@ -134,7 +142,7 @@ func runBench(args []string, stdout, stderr io.Writer) (string, error) {
 		stopSignals := cluster.CloseOnSignal()
 		defer stopSignals()
 		var err error
-		lc, err = cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1})
+		lc, err = cluster.Start(ctx, cluster.Config{Primaries: 3, ReplicasPerPrimary: 1, Server: serverBinary(cfg.server)})
 		if err != nil {
 			return "", fmt.Errorf("starting a local cluster: %w", err)
 		}

@@ -104,6 +104,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--addr", "127.0.0.1:1", "--failover"}, 2, "need --local"},
 		{[]string{"demo", "--reshard", "10"}, 2, "give --addr"},
 		{[]string{"bench", "--local", "--failover", "--reshard", "10"}, 2, "exclude each other"},
+		{[]string{"bench", "--local", "--freeze", "--reshard", "10"}, 2, "exclude each other"},
+		{[]string{"bench", "--addr", "127.0.0.1:1", "--freeze"}, 2, "need --local"},
+		{[]string{"bench", "--addr", "127.0.0.1:1", "--server", "valkey"}, 2, "--server chooses the server of --local"},
 		{[]string{"bench", "--local", "--reshard", "-1"}, 2, "--reshard takes"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -250,7 +253,7 @@ func TestBenchReshardLocal(t *testing.T) {
 	assert.True(t, strings.HasSuffix(errOut.String(), "\nPASS: clusterhop and hook lost and duplicated no write\n"), errOut.String())
 	var results []eventResult
 	require.NoError(t, json.Unmarshal(out.Bytes(), &results), out.String())
-	require.Len(t, results, 3)
+	require.Len(t, results, 4, "clusterhop, hook, go-redis, go-redis+attach")
 	for _, r := range results {
 		assert.Positive(t, r.Operations, "%+v", r)
 		if r.Client == "clusterhop" || r.Client == "hook" {

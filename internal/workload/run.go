@@ -38,10 +38,28 @@ type Config struct {
 	// a cluster client must split by slot (go-redis's ClusterClient refuses
 	// them with CROSSSLOT). Default false: every MGET is of one slot.
 	CrossSlotMGet bool
+	// Mix is the operations the workers choose from. Default MixAll.
+	Mix Mix
+	// Pinned adds one worker per entry that keeps to the keys of that tag
+	// (see TagKey) instead of spreading over all of them: a writer on the
+	// slot of one node, say. They come after the Workers, with ids from
+	// Workers on.
+	Pinned []int
 	// Observe, when set, hears each operation's outcome, on the worker's
 	// goroutine. Errors are nil for redis.Nil.
 	Observe func(Result)
 }
+
+// Mix is a set of operations a workload chooses from.
+type Mix uint8
+
+const (
+	// MixAll is SET 35%, GET 25%, INCR 15%, an 8-SET pipeline 10%, a
+	// SET+INCR transaction 10%, MGET 5%.
+	MixAll Mix = iota
+	// MixSetIncrGet is SET 40%, GET 30%, INCR 30%: single commands only.
+	MixSetIncrGet
+)
 
 // Result is one operation's outcome.
 type Result struct {
@@ -60,12 +78,17 @@ type Summary struct {
 	InDoubtErrors  int64              `json:"in_doubt_errors"`
 	ErrorSamples   map[string]int64   `json:"error_samples,omitempty"`
 	LatencyMs      map[string]float64 `json:"latency_ms"`
+	// MaxWorkerErrors and MaxWorkerInDoubt are the most errors, and the
+	// most in-doubt errors, any one worker saw.
+	MaxWorkerErrors  int64 `json:"max_worker_errors"`
+	MaxWorkerInDoubt int64 `json:"max_worker_in_doubt"`
 }
 
 // Run is a workload under way.
 type Run struct {
 	st      *stats
 	ledgers []*ledger
+	workers []*worker
 	wg      sync.WaitGroup
 }
 
@@ -78,10 +101,15 @@ func Start(ctx context.Context, c redis.UniversalClient, cfg Config) *Run {
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 8 * time.Second
 	}
-	r := &Run{st: &stats{}, ledgers: make([]*ledger, cfg.Workers)}
+	n := cfg.Workers + len(cfg.Pinned)
+	r := &Run{st: &stats{}, ledgers: make([]*ledger, n), workers: make([]*worker, n)}
 	for i := range r.ledgers {
 		r.ledgers[i] = newLedger(i)
-		w := &worker{id: i, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), c: c, l: r.ledgers[i], st: r.st, cfg: &cfg}
+		w := &worker{id: i, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), c: c, l: r.ledgers[i], st: r.st, cfg: &cfg, pin: -1}
+		if i >= cfg.Workers {
+			w.pin = cfg.Pinned[i-cfg.Workers]
+		}
+		r.workers[i] = w
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -108,6 +136,10 @@ func (r *Run) Wait() Summary {
 	}
 	for i, n := range opNames {
 		s.ByOperation[n] = r.st.byOp[i].Load()
+	}
+	for _, w := range r.workers {
+		s.MaxWorkerErrors = max(s.MaxWorkerErrors, w.errs)
+		s.MaxWorkerInDoubt = max(s.MaxWorkerInDoubt, w.inDoubt)
 	}
 	r.st.samples.Range(func(k, n any) bool {
 		if s.ErrorSamples == nil {

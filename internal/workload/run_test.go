@@ -2,7 +2,10 @@ package workload_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/clusterhop/clusterhop/clustertest"
 	"github.com/clusterhop/clusterhop/internal/workload"
+	"github.com/clusterhop/clusterhop/slotmap"
 )
 
 // A workload run against a cluster that keeps its data (the demo's
@@ -90,4 +94,49 @@ func TestUniquePrefix(t *testing.T) {
 	assert.True(t, strings.HasPrefix(a, "demo-"), a)
 	assert.NotContains(t, a, "{", "the prefix goes inside a hash tag")
 	assert.NotContains(t, a, "}")
+}
+
+// MixSetIncrGet runs single SETs, INCRs and GETs only; a pinned worker
+// keeps to its tag; the summary counts each worker's errors.
+func TestMixPinnedAndErrorsPerWorker(t *testing.T) {
+	c := clustertest.New(t, clustertest.Config{Shards: 2})
+	cl := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	t.Cleanup(func() { _ = cl.Close() })
+	ctx := context.Background()
+	const prefix = "mix:"
+	// A tag on shard 1, whose node refuses every SET: only the pinned
+	// worker (id 3, after the 3 free ones) is sure to meet it each time.
+	pin := -1
+	for n := 0; pin < 0; n++ {
+		if c.SlotOwner(slotmap.Slot(workload.TagKey(prefix, n))) == c.Primary(1) {
+			pin = n
+		}
+	}
+	require.NoError(t, c.InjectError(c.Primary(1), clustertest.FaultSpec{Reply: "ERR refused",
+		Match: func(args []string) bool { return strings.EqualFold(args[0], "set") }}))
+	var mu sync.Mutex
+	ops := map[string]int{}
+	var pinnedKeys []string
+	r := workload.Start(ctx, cl, workload.Config{Workers: 3, Seed: 1, Ops: 300, Prefix: prefix,
+		Mix: workload.MixSetIncrGet, Pinned: []int{pin},
+		Observe: func(res workload.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			ops[res.Op]++
+			if strings.HasSuffix(res.Key, ":3") {
+				pinnedKeys = append(pinnedKeys, res.Key)
+			}
+		}})
+	sum := r.Wait()
+	assert.Equal(t, int64(4*300), sum.Operations, "3 workers and the pinned one")
+	assert.Equal(t, []string{"get", "incr", "set"}, slices.Sorted(maps.Keys(ops)))
+	assert.Equal(t, int64(300), int64(len(pinnedKeys)))
+	for _, k := range pinnedKeys {
+		assert.True(t, strings.HasPrefix(k, workload.TagKey(prefix, pin)), k)
+	}
+	// The pinned worker's SETs all fail: about 40% of its 300 operations,
+	// more than any free worker's share of shard 1.
+	assert.Greater(t, sum.MaxWorkerErrors, sum.SurfacedErrors/4, "one worker had most of the errors")
+	assert.GreaterOrEqual(t, sum.MaxWorkerErrors, int64(100))
+	assert.Zero(t, sum.MaxWorkerInDoubt, "error replies are not in doubt")
 }

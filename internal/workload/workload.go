@@ -56,6 +56,9 @@ type worker struct {
 	st  *stats
 	seq int
 	cfg *Config
+	pin int // the tag of all its keys; -1: any tag
+
+	errs, inDoubt int64 // errors it saw; read once it has stopped
 }
 
 // TagKey returns the hash tag of tag n of a workload with prefix: the
@@ -103,8 +106,10 @@ func (w *worker) run(ctx context.Context) {
 		}
 		if err != nil {
 			w.st.surfaced.Add(1)
+			w.errs++
 			if classify.InDoubt(err) {
 				w.st.inDoubt.Add(1)
+				w.inDoubt++
 			}
 			text := err.Error()
 			if len(text) > 160 {
@@ -117,7 +122,18 @@ func (w *worker) run(ctx context.Context) {
 }
 
 func (w *worker) pick() opKind {
-	switch r := w.rng.IntN(100); {
+	r := w.rng.IntN(100)
+	if w.cfg.Mix == MixSetIncrGet {
+		switch {
+		case r < 40:
+			return opSet
+		case r < 70:
+			return opGet
+		default:
+			return opIncr
+		}
+	}
+	switch {
 	case r < 35:
 		return opSet
 	case r < 60:
@@ -136,7 +152,7 @@ func (w *worker) pick() opKind {
 // do runs one operation, records what it wrote, and returns the key it is
 // about (the first, for several) and its error.
 func (w *worker) do(ctx context.Context, op opKind) (string, error) {
-	tag := w.rng.IntN(Tags)
+	tag := w.tag()
 	ttl := w.cfg.TTL
 	switch op {
 	case opSet:
@@ -160,7 +176,7 @@ func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 		cmds, err := w.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range keys {
 				var v string
-				keys[i] = w.strKey(w.rng.IntN(Tags))
+				keys[i] = w.strKey(w.tag())
 				seqs[i], v = w.next()
 				p.Set(ctx, keys[i], v, ttl)
 			}
@@ -203,10 +219,19 @@ func (w *worker) do(ctx context.Context, op opKind) (string, error) {
 		// Keys of four slots: the client splits the MGET by slot.
 		keys := make([]string, 4)
 		for i := range keys {
-			keys[i] = w.strKey(w.rng.IntN(Tags))
+			keys[i] = w.strKey(w.tag())
 		}
 		return keys[0], w.c.MGet(ctx, keys...).Err()
 	}
+}
+
+// tag picks the tag of a key: the worker's own when it is pinned to one.
+func (w *worker) tag() int {
+	n := w.rng.IntN(Tags)
+	if w.pin >= 0 {
+		return w.pin
+	}
+	return n
 }
 
 // expire gives a counter the workload's TTL once: INCR cannot set one, and
