@@ -55,6 +55,7 @@ func NewClient(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.batch = newBatchLimits(opts.Batch)
 	c := &Client{e: e}
 	c.Client = c.newFront()
 	e.onChange = c.shards.check

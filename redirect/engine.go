@@ -29,6 +29,10 @@ type engine struct {
 	nodes   *nodeSet
 	obs     *Observer // nil when Options.Observer is empty
 
+	// batch bounds the Client's batches (batch.go); nil: every command
+	// goes alone (a Hook, or Options.Batch.Disabled). Set before first use.
+	batch *batchLimits
+
 	// onChange, when set, hears that the slot map changed (a refresh that
 	// routes differently, a MOVED patch); set before first use.
 	onChange func()

@@ -80,6 +80,11 @@ type Options struct {
 	// metrics, a logger) to see every command and every dial as it goes to
 	// a node. Nil: nothing is called.
 	OnNewNode func(*redis.Client)
+
+	// Batch bounds the Client's automatic pipelining of concurrent
+	// commands to the same node, on by default (see BatchOptions). The
+	// Hook ignores it: its commands go through the caller's client.
+	Batch BatchOptions
 }
 
 // Validate reports the first option that cannot work, naming it.
@@ -94,6 +99,9 @@ func (o *Options) Validate() error {
 	}
 	if o.PeriodicRefresh < 0 {
 		return fmt.Errorf("redirect: Options.PeriodicRefresh is negative (%v)", o.PeriodicRefresh)
+	}
+	if err := o.Batch.validate(); err != nil {
+		return err
 	}
 	if err := o.Policy.Validate(); err != nil {
 		return fmt.Errorf("redirect: Options.Policy: %w", err)

@@ -39,7 +39,7 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 		cmd.SetErr(err)
 		return err
 	}
-	return n.client.Process(ctx, cmd)
+	return e.sendNode(ctx, n, cmd)
 }
 
 // sendMany makes one attempt of cmds at t in one round trip. With ASKING,
