@@ -111,41 +111,46 @@ func batchable(t *command.Table, cmd redis.Cmder) bool {
 // its batch, its own command and its neighbours' — the writer flushes
 // when it runs out of queued work. The zero value is ready.
 type batcher struct {
-	mu       sync.Mutex // protects every field, and the entries of queued batches
-	inFlight int        // slots in use: batches being sent, or handed to a leader
+	mu       sync.Mutex // protects every field, and the waiters' states
+	inFlight int        // slots in use: batches being sent, or handed to a waiter to send
 	queue    []*batch   // waiting for a slot, oldest first; only the last takes more
+	free     []*batch   // sent batches, for reuse
 }
 
 // batch is the commands that will travel together.
 type batch struct {
-	entries []entry
-	bytes   int  // their arguments' approximate size
-	queued  int  // entries still queued: neither taken nor gone
-	granted bool // a slot is the batch's: lead carries, or will carry, the token
-
-	lead chan struct{} // one token: the waiter that takes it sends the batch
-	done chan struct{} // closed once every taken command has its outcome
-	ctx  batchContext  // the pipeline's context
+	waiters []*waiter
+	bytes   int             // their arguments' approximate size
+	ctx     batchContext    // the pipeline's context
+	pipe    redis.Pipeliner // made once per batch, reused
 }
 
-// entry is one caller's command in a batch.
-type entry struct {
+// waiter is one caller whose command is in a batch.
+type waiter struct {
+	ch    chan struct{} // the caller's one wake-up: to send its batch, or its reply is in
 	ctx   context.Context
 	cmd   redis.Cmder
-	state entryState
+	size  int
+	b     *batch
+	state waitState // guarded by the batcher's mu; read by its caller once woken
 }
 
-type entryState uint8
+type waitState uint8
 
 const (
-	entryQueued entryState = iota // waiting; its caller may still leave
-	entryTaken                    // in the pipeline: its caller waits for done
-	entryGone                     // never sent: its context ended first
+	waitQueued waitState = iota // in a batch; the caller may still leave
+	waitLead                    // chosen to send its batch: its wake-up is sent or on its way
+	waitTaken                   // on the wire: woken when its reply is in
+	waitGone                    // taken out unsent, its context having ended
 )
+
+var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
+
+// maxFree bounds the sent batches a node keeps for reuse.
+const maxFree = 4
 
 // send delivers cmd through the batcher and returns its outcome.
 func (q *batcher) send(ctx context.Context, e *engine, n *node, cmd redis.Cmder) error {
-	size := argsSize(cmd.Args())
 	q.mu.Lock()
 	if len(q.queue) == 0 && q.inFlight < e.batch.inFlight {
 		q.inFlight++
@@ -154,40 +159,62 @@ func (q *batcher) send(ctx context.Context, e *engine, n *node, cmd redis.Cmder)
 		q.release()
 		return err
 	}
-	b, i := q.enqueue(ctx, cmd, size, e.batch)
+	w := waiters.Get().(*waiter)
+	w.ctx, w.cmd, w.size, w.state = ctx, cmd, argsSize(cmd.Args()), waitQueued
+	q.enqueue(w, e.batch)
 	q.mu.Unlock()
 	select {
-	case <-b.done:
-		return cmd.Err()
-	case <-b.lead:
-		return q.lead(ctx, e, n, b, i)
+	case <-w.ch:
 	case <-ctx.Done():
-		return q.leave(b, i)
+		if q.leave(w) {
+			return q.done(w)
+		}
+		<-w.ch
 	}
+	if w.state == waitLead {
+		q.lead(e, n, w)
+	}
+	return q.done(w)
 }
 
-// enqueue adds cmd to the last queued batch, or to a new one when that is
+// done returns w's outcome and w to the pool.
+func (q *batcher) done(w *waiter) error {
+	err := w.cmd.Err()
+	w.ctx, w.cmd, w.b = nil, nil, nil
+	waiters.Put(w)
+	return err
+}
+
+// enqueue adds w to the last queued batch, or to a new one when that is
 // full; q.mu is held.
-func (q *batcher) enqueue(ctx context.Context, cmd redis.Cmder, size int, l *batchLimits) (*batch, int) {
+func (q *batcher) enqueue(w *waiter, l *batchLimits) {
 	var b *batch
 	if k := len(q.queue); k > 0 {
 		b = q.queue[k-1]
-		if len(b.entries) >= l.commands || b.bytes+size > l.bytes {
+		if len(b.waiters) >= l.commands || b.bytes+w.size > l.bytes {
 			b = nil
 		}
 	}
 	if b == nil {
-		b = &batch{lead: make(chan struct{}, 1), done: make(chan struct{})}
+		b = q.newBatch()
 		q.queue = append(q.queue, b)
 	}
-	b.entries = append(b.entries, entry{ctx: ctx, cmd: cmd})
-	b.bytes += size
-	b.queued++
-	return b, len(b.entries) - 1
+	b.waiters = append(b.waiters, w)
+	b.bytes += w.size
+	w.b = b
+}
+
+func (q *batcher) newBatch() *batch {
+	if k := len(q.free); k > 0 {
+		b := q.free[k-1]
+		q.free = q.free[:k-1]
+		return b
+	}
+	return &batch{}
 }
 
 // release frees the caller's slot: the oldest queued batch gets it, and
-// one of its waiters the token that makes it the batch's sender.
+// its first waiter the wake-up that makes it the batch's sender.
 func (q *batcher) release() {
 	q.mu.Lock()
 	if len(q.queue) == 0 {
@@ -198,133 +225,135 @@ func (q *batcher) release() {
 	b := q.queue[0]
 	q.queue[0] = nil
 	q.queue = q.queue[1:]
-	b.granted = true
+	w := b.waiters[0]
+	w.state = waitLead
 	q.mu.Unlock()
-	b.lead <- struct{}{}
+	w.ch <- struct{}{}
 }
 
-// leave is a queued caller whose context ended: its command is taken out
-// of the batch and fails not sent, unless the batch's sender already took
-// it, in which case the caller waits for its reply like the others: a
-// command on the wire cannot be called back.
-func (q *batcher) leave(b *batch, i int) error {
+// leave takes w, whose context ended, out of its batch, and reports
+// whether it did: its command then fails not sent. A command already on
+// the wire cannot be called back: its caller waits for the reply like the
+// others; nor can the batch's chosen sender leave before it is woken.
+func (q *batcher) leave(w *waiter) bool {
 	q.mu.Lock()
-	en := &b.entries[i]
-	switch en.state {
-	case entryTaken:
-		q.mu.Unlock()
-		<-b.done
-		return en.cmd.Err()
-	case entryGone:
-		q.mu.Unlock()
-		return en.cmd.Err()
+	defer q.mu.Unlock()
+	switch w.state {
+	case waitGone:
+		return true
+	case waitQueued:
+		q.remove(w)
+		return true
 	}
-	q.gone(en)
-	err := en.cmd.Err()
-	if b.queued > 0 {
-		q.mu.Unlock()
-		return err
-	}
-	// The batch is empty. Queued, it is dropped; granted, its slot passes
-	// on: the token is for this caller, the last one who could take it.
-	if !b.granted {
-		q.drop(b)
-		q.mu.Unlock()
-		return err
-	}
-	q.mu.Unlock()
-	<-b.lead
-	q.release()
-	return err
+	return false
 }
 
-// gone marks a queued entry as never sent; q.mu is held.
-func (q *batcher) gone(en *entry) {
-	en.state = entryGone
-	en.cmd.SetErr(classify.NotSent(context.Cause(en.ctx)))
-	en.ctx = nil
-}
-
-// drop removes the empty batch b from the queue; q.mu is held.
-func (q *batcher) drop(b *batch) {
+// remove takes the queued w out of its batch, failing it not sent, and
+// drops the batch if it is left empty (a batch given a slot never is: it
+// holds its sender); q.mu is held.
+func (q *batcher) remove(w *waiter) {
+	b := w.b
+	for i, o := range b.waiters {
+		if o == w {
+			b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
+			break
+		}
+	}
+	b.bytes -= w.size
+	w.state = waitGone
+	w.cmd.SetErr(classify.NotSent(context.Cause(w.ctx)))
+	if len(b.waiters) > 0 {
+		return
+	}
 	for i, qb := range q.queue {
 		if qb == b {
 			q.queue = append(q.queue[:i], q.queue[i+1:]...)
+			break
+		}
+	}
+	q.recycle(b)
+}
+
+// recycle keeps the sent or empty batch b for reuse; q.mu is held.
+func (q *batcher) recycle(b *batch) {
+	clear(b.waiters)
+	b.waiters, b.bytes = b.waiters[:0], 0
+	if len(q.free) < maxFree {
+		q.free = append(q.free, b)
+	}
+}
+
+// lead sends w's batch, w having been chosen to. A sender whose own
+// context has ended leaves instead, handing the batch to a neighbour, so
+// that its caller never waits on strangers' commands.
+func (q *batcher) lead(e *engine, n *node, w *waiter) {
+	b := w.b
+	q.mu.Lock()
+	if w.ctx.Err() != nil {
+		q.remove(w)
+		if len(b.waiters) == 0 {
+			q.mu.Unlock()
+			q.release()
 			return
 		}
-	}
-}
-
-// lead sends batch b, the caller having taken its token; i is the
-// caller's entry. A caller whose own context has ended hands the token to
-// another waiter instead, so that it never waits on strangers' commands.
-func (q *batcher) lead(ctx context.Context, e *engine, n *node, b *batch, i int) error {
-	q.mu.Lock()
-	own := &b.entries[i]
-	if ctx.Err() != nil && own.state == entryQueued {
-		q.gone(own)
-		err := own.cmd.Err()
+		next := b.waiters[0]
+		next.state = waitLead
 		q.mu.Unlock()
-		if b.queued > 0 {
-			b.lead <- struct{}{}
-		} else {
-			q.release()
-		}
-		return err
+		next.ch <- struct{}{}
+		return
 	}
-	sent := q.take(b)
+	taken := q.take(b)
 	q.mu.Unlock()
-	q.exec(e, n, b, sent)
+	q.exec(e, n, b, taken)
+	// Wake the batch's callers first, then the next batch's sender: the
+	// goroutine woken last runs first on this processor.
+	for _, o := range taken {
+		if o != w {
+			o.ch <- struct{}{}
+		}
+	}
+	q.mu.Lock()
+	q.recycle(b)
+	q.mu.Unlock()
 	q.release()
-	close(b.done)
-	return own.cmd.Err()
 }
 
-// take moves every queued entry of b into the pipeline, but those whose
-// context has ended, which fail not sent; q.mu is held. It returns how
-// many it took, and sets the pipeline's deadline: the latest of theirs.
-func (q *batcher) take(b *batch) int {
-	taken := 0
+// take moves b's waiters into the pipeline, but those whose context has
+// ended, which fail not sent; q.mu is held. It returns the waiters taken
+// (b's own list, which no longer changes) and sets the pipeline's
+// deadline: the latest of theirs.
+func (q *batcher) take(b *batch) []*waiter {
 	b.ctx = batchContext{bounded: true}
-	for i := range b.entries {
-		en := &b.entries[i]
-		if en.state != entryQueued {
+	live := b.waiters[:0]
+	for _, o := range b.waiters {
+		if o.state != waitLead && o.ctx.Err() != nil {
+			o.state = waitGone
+			o.cmd.SetErr(classify.NotSent(context.Cause(o.ctx)))
 			continue
 		}
-		if en.ctx.Err() != nil {
-			q.gone(en)
-			continue
-		}
-		en.state = entryTaken
-		taken++
-		b.ctx.add(en.ctx)
+		o.state = waitTaken
+		b.ctx.add(o.ctx)
+		live = append(live, o)
 	}
-	b.queued = 0
-	return taken
+	clear(b.waiters[len(live):])
+	b.waiters = live
+	return live
 }
 
-// exec sends the taken commands of b: one alone, with its caller's
-// context; several as one pipeline. Every command gets its own outcome.
-// Once taken, b's entries no longer change.
-func (q *batcher) exec(e *engine, n *node, b *batch, taken int) {
-	if taken == 0 {
+// exec sends the taken commands: one alone, with its caller's context;
+// several as one pipeline. Every command gets its own outcome.
+func (q *batcher) exec(e *engine, n *node, b *batch, taken []*waiter) {
+	if len(taken) == 1 {
+		_ = n.client.Process(taken[0].ctx, taken[0].cmd)
 		return
 	}
-	if taken == 1 {
-		for _, en := range b.entries {
-			if en.state == entryTaken {
-				_ = n.client.Process(en.ctx, en.cmd)
-			}
-		}
-		return
+	if b.pipe == nil {
+		b.pipe = n.client.Pipeline()
 	}
-	pipe := n.client.Pipeline()
-	for _, en := range b.entries {
-		if en.state == entryTaken {
-			_ = pipe.Process(en.ctx, en.cmd)
-		}
+	for _, o := range taken {
+		_ = b.pipe.Process(o.ctx, o.cmd)
 	}
-	cmds, err := pipe.Exec(&b.ctx)
+	cmds, err := b.pipe.Exec(&b.ctx)
 	unsent(cmds, err)
 	countOnce(e, n, cmds)
 }
