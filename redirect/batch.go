@@ -18,7 +18,8 @@ import (
 // are busy wait for the next free one and go out together, as one go-redis
 // pipeline, in one write and one read. Each command keeps its own context,
 // redirection, retry and in-doubt handling: a batch is only how its
-// commands travel. The zero value is on, with the defaults below.
+// commands travel. Hooks added to the node clients (Options.OnNewNode) see
+// a batch as a pipeline. The zero value is on, with the defaults below.
 type BatchOptions struct {
 	// Disabled sends every command on its own, as go-redis's
 	// ClusterClient does. Default false.
