@@ -55,6 +55,7 @@ func NewClient(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.batch = newBatchLimits(opts.Batch)
 	c := &Client{e: e}
 	c.Client = c.newFront()
 	e.onChange = c.shards.check
@@ -64,13 +65,15 @@ func NewClient(opts Options) (*Client, error) {
 // newFront builds the go-redis client whose hooks are the caller's, then the
 // router.
 func (c *Client) newFront() *redis.Client {
-	f := redis.NewClient(&redis.Options{
+	o := &redis.Options{
 		Addr:       "cluster",
 		MaxRetries: -1,
 		Dialer: func(context.Context, string, string) (net.Conn, error) {
 			return nil, errFrontDial
 		},
-	})
+	}
+	frontOptions(o)
+	f := redis.NewClient(o)
 	for _, h := range c.hooks {
 		f.AddHook(h)
 	}
@@ -204,6 +207,9 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 		// before any traffic.
 		cmd.SetErr(err)
 		return err
+	case flags&command.FlagConnection != 0 && cmd.Name() == "watch":
+		cmd.SetErr(errWatchOutside)
+		return errWatchOutside
 	case slot < 0 && flags&command.FlagAllPrimaries != 0:
 		return c.broadcast(ctx, cmd, flags)
 	case c.e.opts.RouteByLatency && flags&command.FlagReadOnly != 0:

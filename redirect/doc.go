@@ -42,6 +42,14 @@
 // builds for it) is never re-sent elsewhere; Client.Watch runs its function
 // again from the start instead, WATCH included.
 //
+// The Client's single commands may travel in batches (batch.go,
+// Options.Batch): while a node's batch is on the wire, the commands sent to
+// it queue, and go together as one go-redis pipeline when it is answered;
+// a lone caller sends at once. Batching is a transport beneath the attempt
+// step: each command of a batch meets the step on its own, a queued command
+// whose context ends leaves unsent, and the breaker hears of a failed batch
+// once.
+//
 // Per-node clients are go-redis clients made from Options.Template with
 // MaxRetries -1: go-redis's own retries re-send a command whose reply was
 // lost, and that command may have run.

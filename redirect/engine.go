@@ -32,6 +32,10 @@ type engine struct {
 	failover FailoverOptions // Options.Failover with defaults
 	sus      suspects        // primaries whose commands are held
 
+	// batch bounds the Client's batches (batch.go); nil: every command
+	// goes alone (a Hook, or Options.Batch.Disabled). Set before first use.
+	batch *batchLimits
+
 	// onChange, when set, hears that the slot map changed (a refresh that
 	// routes differently, a MOVED patch); set before first use.
 	onChange func()

@@ -26,6 +26,7 @@ const transientIdle = 30 * time.Second
 type node struct {
 	addr   string // as the cluster names it (before AddrMap)
 	client *redis.Client
+	batch  batcher // the Client's batches of commands to this node
 
 	// transient: the node was outside the topology when its client was
 	// made; used (unix nanoseconds of the last get) tells when it idles.

@@ -85,6 +85,11 @@ type Options struct {
 	// they are held, not sent into it, while the engine probes it and polls
 	// its replicas for the promotion. The zero value is on, with defaults.
 	Failover FailoverOptions
+
+	// Batch bounds the Client's automatic pipelining of concurrent
+	// commands to the same node, on by default (see BatchOptions). The
+	// Hook ignores it: its commands go through the caller's client.
+	Batch BatchOptions
 }
 
 // Validate reports the first option that cannot work, naming it.
@@ -101,6 +106,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("redirect: Options.PeriodicRefresh is negative (%v)", o.PeriodicRefresh)
 	}
 	if err := o.Failover.validate(); err != nil {
+		return err
+	}
+	if err := o.Batch.validate(); err != nil {
 		return err
 	}
 	if err := o.Policy.Validate(); err != nil {

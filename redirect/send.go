@@ -43,10 +43,7 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 		cmd.SetErr(err)
 		return err
 	}
-	n.begin(e.now())
-	err = n.client.Process(ctx, cmd)
-	n.end(e.now())
-	return err
+	return e.sendNode(ctx, n, cmd)
 }
 
 // sendMany makes one attempt of cmds at t in one round trip. With ASKING,
@@ -107,6 +104,15 @@ func ended(ctx context.Context) error {
 		return nil
 	}
 	return classify.NotSent(context.Cause(ctx))
+}
+
+// roundTrip sends cmd alone to n, recording the round trip for the stall
+// check.
+func (e *engine) roundTrip(ctx context.Context, n *node, cmd redis.Cmder) error {
+	n.begin(e.now())
+	err := n.client.Process(ctx, cmd)
+	n.end(e.now())
+	return err
 }
 
 // reach returns the client of the node at addr if the breaker lets a

@@ -49,6 +49,7 @@ func (j *job) ran() bool { return j.st.InDoubt }
 // pipeline round; for a give-up d.Err is the error the caller must see.
 // The Observer hears each redirect, retry and give-up here, and only here.
 func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
+	err, told := counted(err) // the batcher told the breaker of its batch's failure once
 	err = classify.Classify(err)
 	if classify.KindOf(err) == classify.KindTimeout && deadlinePassed(ctx, e.now()) {
 		// The read gave up because the caller's deadline passed (node
@@ -61,7 +62,9 @@ func (e *engine) decide(ctx context.Context, j *job, err error) retry.Decision {
 	if j.st.Start.IsZero() {
 		e.startState(ctx, j)
 	}
-	e.failed(j.at, cause)
+	if !told {
+		e.failed(j.at, cause)
+	}
 	e.suspect(j.st.Addr, cause)
 	if classify.KindOf(cause) == classify.KindConnection && !classify.InDoubt(cause) {
 		// A refused connection: a MOVED that sent us there was stale.

@@ -48,7 +48,7 @@ func benchFlags() (*flag.FlagSet, *benchConfig) {
 	fs.BoolVar(&cfg.local, "local", false, "start a local 3-primary, 3-replica cluster from redis-server/valkey-server (instead of --addr)")
 	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of one measurement")
 	fs.IntVar(&cfg.rounds, "rounds", 5, "measurements per client and setting, interleaved; the table shows medians")
-	fs.StringVar(&cfg.clients, "concurrency", "1,16,64", "comma-separated numbers of concurrent goroutines")
+	fs.StringVar(&cfg.clients, "concurrency", "1,16,64,256", "comma-separated numbers of concurrent goroutines")
 	fs.StringVar(&cfg.workload, "workload", "getset,pipeline", "comma-separated: getset (GET and SET, half each), pipeline (100 GETs across slots per pipeline)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON")
 	fs.IntVar(&cfg.reshard, "reshard", 0, "instead of measuring throughput, move this many slots between primaries while every client runs the workload, and report errors and recovery (needs --local)")
@@ -59,11 +59,13 @@ func benchFlags() (*flag.FlagSet, *benchConfig) {
 	cfg.conn.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clusterhop bench (--addr host:port | --local) [flags]\n\n"+
-			"Measures the same workload through three clients of one cluster, in one run,\n"+
+			"Measures the same workload through the clients of one cluster, in one run,\n"+
 			"interleaved so that machine noise hits them alike:\n"+
 			"  clusterhop   redirect.Client\n"+
 			"  hook         a plain go-redis *redis.Client on one node, with redirect.Hook\n"+
 			"  go-redis     go-redis's redis.ClusterClient\n"+
+			"  valkey-go    valkey-go's cluster client, through its own API (throughput only)\n"+
+			"  go-redis AP  the ClusterClient's AutoPipeline, when go-redis has it (v9.22+)\n"+
 			"and prints medians of ops/s, latency percentiles, heap allocations per\n"+
 			"operation and errors.\n\n"+
 			"The last line, on stderr, is PASS, or FAIL and the reason (exit status 1): a\n"+
@@ -75,10 +77,13 @@ func benchFlags() (*flag.FlagSet, *benchConfig) {
 	return fs, cfg
 }
 
-// benchClient is one of the clients measured.
+// benchClient is one of the clients measured: a go-redis UniversalClient,
+// or a peer measured through its own API (ops).
 type benchClient struct {
 	name string
 	c    redis.UniversalClient
+	ops  benchOps // valkey-go; c is nil
+	peer bool     // a batching peer: throughput only, not in event runs
 }
 
 // benchResult is one client's figures for one workload and concurrency.
@@ -157,12 +162,12 @@ func runBench(args []string, stdout, stderr io.Writer) (string, error) {
 	}
 	defer closeAll()
 	for _, bc := range clients {
-		if err := bc.c.Ping(ctx).Err(); err != nil {
+		if err := bc.ping(ctx); err != nil {
 			return "", fmt.Errorf("%s: %w", bc.name, err)
 		}
 	}
 	if cfg.reshard > 0 || cfg.failover {
-		results, err := runEvent(ctx, lc, clients, cfg, log)
+		results, err := runEvent(ctx, lc, withoutPeers(clients), cfg, log)
 		if err != nil {
 			return "", err
 		}
@@ -254,13 +259,27 @@ func benchClients(addr string, conc int, conn *redis.Options) ([]benchClient, fu
 	}
 	gr := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, PoolSize: pool,
 		Username: conn.Username, Password: conn.Password, TLSConfig: conn.TLSConfig})
+	peers, closePeers, err := peerClients(addr, conn, gr)
+	if err != nil {
+		hc.Close()
+		hook.Close()
+		plain.Close()
+		gr.Close()
+		return nil, nil, err
+	}
 	closeAll := func() {
+		closePeers()
 		hc.Close()
 		hook.Close()
 		plain.Close()
 		gr.Close()
 	}
-	return []benchClient{{"clusterhop", hc}, {"hook", plain}, {"go-redis", gr}}, closeAll, nil
+	clients := []benchClient{{name: "clusterhop", c: hc}, {name: "hook", c: plain}, {name: "go-redis", c: gr}}
+	for _, p := range peers {
+		p.peer = true
+		clients = append(clients, p)
+	}
+	return clients, closeAll, nil
 }
 
 func fill(ctx context.Context, c redis.UniversalClient, n int) error {
@@ -309,16 +328,19 @@ func measure(ctx context.Context, bc benchClient, wl string, conc int, d time.Du
 						ok++
 					}
 				}
-				switch wl {
-				case "getset":
+				switch {
+				case bc.ops != nil:
+					o, f := bc.opsRound(ctx, wl, i, keys)
+					ok, failed = ok+o, failed+f
+				case wl == "getset":
 					k := "bench:" + strconv.Itoa((i*7919)%keys)
 					if i%2 == 0 {
 						count(bc.c.Get(ctx, k).Err())
 					} else {
 						count(bc.c.Set(ctx, k, i, 0).Err())
 					}
-				case "pipeline":
-					const size = 100
+				case wl == "pipeline":
+					const size = pipelineSize
 					cmds, _ := bc.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 						for j := 0; j < size; j++ {
 							p.Get(ctx, "bench:"+strconv.Itoa((i*size+j)*7919%keys))
