@@ -263,11 +263,14 @@ func (a *ClusterAttachment) gaveUp(addr string) error {
 		"redirect: node %s did not answer and no other node took its slots within %v; not sent", addr, a.opts.WatchFor)}
 }
 
+// errSuspectNode marks the refusals of suspectErr.
+var errSuspectNode = errors.New("stopped answering; not sent")
+
 // suspectErr is the error of a CLUSTER command for a suspect node, and of
 // a dial to it: not sent.
 func suspectErr(addr string) error {
 	return &classify.ClientError{Kind: classify.KindConnection, Err: fmt.Errorf(
-		"redirect: node %s stopped answering; not sent", addr)}
+		"redirect: node %s %w", addr, errSuspectNode)}
 }
 
 // replaced is the error of a pipeline or transaction held on a node whose
@@ -362,9 +365,11 @@ func (h *nodeHold) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			if out, err = h.hold(ctx); err != nil {
 				return err
 			}
-			if out != watchMoved {
+			if out != watchMoved && !errors.Is(sendErr, errSuspectNode) {
 				return sendErr
 			}
+			// Moved, or refused by DialHook while the node was suspect
+			// and released since: routed again either way.
 		}
 		// ClusterClient routes a command that failed with ErrClosed again
 		// by its slot map, at once, without counting a failure of the
