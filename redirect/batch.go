@@ -90,31 +90,30 @@ func newBatchLimits(o BatchOptions) *batchLimits {
 
 // sendNode makes one attempt of cmd on the node n: in a batch when the
 // Client batches and the command may share a pipeline, else on its own.
-func (e *engine) sendNode(ctx context.Context, n *node, cmd redis.Cmder) error {
-	f, known := e.table.Flags(cmd.Args())
+func (e *engine) sendNode(ctx context.Context, n *node, cmd redis.Cmder, v via) error {
+	f, known := v.flags, v.known
+	if !known {
+		f, known = e.table.Flags(cmd.Args())
+	}
 	switch {
 	case known && f&command.FlagBlocking != 0:
 		// Its reply waits for data, not for the node: not a round trip
 		// the stall check may time.
 		return n.client.Process(ctx, cmd)
-	case e.batch == nil || !batchableFlags(f, known):
+	case e.batch == nil || !batchable(f, known):
 		return e.roundTrip(ctx, n, cmd)
 	}
 	return n.batch.send(ctx, e, n, cmd)
 }
 
-// batchable reports whether cmd may travel in a pipeline with strangers'
-// commands, by the command table's flags. Never: a blocking command
-// (its reply waits for data, not for the server, and would hold the whole
-// batch; go-redis also reads a pipeline with the node's ReadTimeout, not
+// batchable reports whether a command with the table flags f (known: the
+// table knows it) may travel in a pipeline with strangers' commands.
+// Never: a blocking command (its reply waits for data, not for the server,
+// and would hold the whole batch; go-redis also reads a pipeline with the node's ReadTimeout, not
 // the command's own), a command on the state of its connection (MULTI,
 // WATCH, SELECT ... — the batch's connection is anyone's), the pub/sub
 // family, and a command the table does not know (its flags are unknown).
-func batchable(t *command.Table, cmd redis.Cmder) bool {
-	return batchableFlags(t.Flags(cmd.Args()))
-}
-
-func batchableFlags(f command.Flags, known bool) bool {
+func batchable(f command.Flags, known bool) bool {
 	return known && f&(command.FlagBlocking|command.FlagConnection|command.FlagPubSub) == 0
 }
 
@@ -367,10 +366,16 @@ func (q *batcher) exec(e *engine, n *node, b *batch, taken []*waiter) {
 	for _, o := range taken {
 		_ = b.pipe.Process(o.ctx, o.cmd)
 	}
-	n.begin(e.now())
+	n.begin(e.now)
 	cmds, err := b.pipe.Exec(&b.ctx)
 	n.end(e.now())
 	unsent(cmds, err)
+	if deadlinePassed(&b.ctx, e.now()) {
+		// The read ended at the latest of the callers' deadlines: not a
+		// failure of the node. Each command's attempt step sees its own
+		// deadline and tells the breaker nothing, as for a lone command.
+		return
+	}
 	countOnce(e, n, cmds)
 }
 

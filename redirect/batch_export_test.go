@@ -24,5 +24,5 @@ func QueuedOn(c *Client, addr string) int {
 
 // Batchable reports whether the Client may batch the command args.
 func Batchable(c *Client, args ...any) bool {
-	return batchable(c.e.table, redis.NewCmd(context.Background(), args...))
+	return batchable(c.e.table.Flags(redis.NewCmd(context.Background(), args...).Args()))
 }

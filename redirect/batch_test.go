@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -451,6 +452,39 @@ func TestBatchBreakerCountsAFailedBatchOnce(t *testing.T) {
 			assert.Equal(t, tc.opens, opens, "breaker openings")
 		})
 	}
+}
+
+// A batch whose read ends at its callers' deadlines is not a failure of
+// the node: short deadlines must not eject a healthy node, as they do not
+// for a command sent alone.
+func TestBatchCallersDeadlinesAreNotNodeFailures(t *testing.T) {
+	var opens atomic.Int32
+	env := newBatchEnv(t, redirect.Options{
+		Policy: retry.Policy{Breaker: retry.BreakerConfig{FailureLimit: 1, Pause: time.Minute}},
+		Observer: redirect.Observer{Breaker: func(e redirect.BreakerEvent) {
+			if e.Open {
+				opens.Add(1)
+			}
+		}},
+	})
+	let := env.hold()
+	require.NoError(t, env.c.SetLatency(env.node0, 300*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var calls []<-chan error
+	for _, k := range keysOn(t, env.c, 4) {
+		calls = append(calls, env.queue(func() error { return env.cl.Set(ctx, k, "v", 0).Err() }))
+	}
+	let()
+	for _, call := range calls {
+		require.ErrorIs(t, <-call, context.DeadlineExceeded)
+	}
+	require.Len(t, env.tp.pipelines(env.node0, "set"), 1, "one batch, cut by its deadline")
+	assert.Zero(t, opens.Load(), "the node was ejected")
+	require.NoError(t, env.c.SetLatency(env.node0, 0))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	require.NoError(t, env.cl.Set(ctx2, keysOn(t, env.c, 1)[0], "w", 0).Err(), "the node serves")
 }
 
 func TestBatchNeverBatchedCommands(t *testing.T) {

@@ -215,12 +215,13 @@ func (c *Client) process(ctx context.Context, cmd redis.Cmder) error {
 	case c.e.opts.RouteByLatency && flags&command.FlagReadOnly != 0:
 		c.latency.await(ctx)
 	}
+	v := routedVia(nil, flags, err)
 	t, err := c.route(slot, flags)
 	if err != nil {
 		cmd.SetErr(err)
 		return err
 	}
-	return c.e.process(ctx, cmd, t, via{})
+	return c.e.process(ctx, cmd, t, v)
 }
 
 // learn asks a primary, once per command name, where the keys of a command

@@ -111,7 +111,7 @@ func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if flags&command.FlagConnection != 0 || cs.inMulti() {
 			return h.processConnState(ctx, cmd, next, cs)
 		}
-		return h.e.process(ctx, cmd, h.e.prerouteSlot(slot, err), via{process: next})
+		return h.e.process(ctx, cmd, h.e.prerouteSlot(slot, err), routedVia(next, flags, err))
 	}
 }
 

@@ -41,10 +41,11 @@ type node struct {
 	progress atomic.Int64
 }
 
-// begin records a round trip starting at now.
-func (n *node) begin(now time.Time) {
+// begin records a round trip starting now, reading the clock only when
+// the node was idle.
+func (n *node) begin(now func() time.Time) {
 	if n.inflight.Add(1) == 1 {
-		n.progress.Store(now.UnixNano())
+		n.progress.Store(now().UnixNano())
 	}
 }
 

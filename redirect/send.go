@@ -2,19 +2,34 @@ package redirect
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clusterhop/clusterhop/classify"
+	"github.com/clusterhop/clusterhop/command"
 )
 
-// via is how an attempt reaches the node a Hook's client talks to: the
-// go-redis hooks after the Hook. A Client has none; every target it builds
-// names a node.
+// via is how an attempt reaches a node: for the node a Hook's client
+// talks to, the go-redis hooks after the Hook (a Client has none; every
+// target it builds names a node); and, for a single command, what the
+// command table says of it, read once when the command was routed (known:
+// the table knows the command and flags are its), so that sending it
+// (batched or alone) does not read the table again.
 type via struct {
 	process  redis.ProcessHook
 	pipeline redis.ProcessPipelineHook
+
+	flags command.Flags
+	known bool
+}
+
+// routedVia is the via of a single command that routing found flags for;
+// err is the routing's error (command.ErrUnknownCommand: the table does
+// not know the command).
+func routedVia(process redis.ProcessHook, flags command.Flags, err error) via {
+	return via{process: process, flags: flags, known: !errors.Is(err, command.ErrUnknownCommand)}
 }
 
 // sendOne makes one attempt of cmd at t. Without ASKING it goes as itself;
@@ -43,7 +58,7 @@ func (e *engine) sendOne(ctx context.Context, t target, cmd redis.Cmder, v via) 
 		cmd.SetErr(err)
 		return err
 	}
-	return e.sendNode(ctx, n, cmd)
+	return e.sendNode(ctx, n, cmd, v)
 }
 
 // sendMany makes one attempt of cmds at t in one round trip. With ASKING,
@@ -86,7 +101,7 @@ func (e *engine) sendMany(ctx context.Context, t target, cmds []redis.Cmder, v v
 		}
 		_ = pipe.Process(ctx, c)
 	}
-	n.begin(e.now())
+	n.begin(e.now)
 	_, err = pipe.Exec(ctx)
 	n.end(e.now())
 	unsent(cmds, err)
@@ -109,7 +124,7 @@ func ended(ctx context.Context) error {
 // roundTrip sends cmd alone to n, recording the round trip for the stall
 // check.
 func (e *engine) roundTrip(ctx context.Context, n *node, cmd redis.Cmder) error {
-	n.begin(e.now())
+	n.begin(e.now)
 	err := n.client.Process(ctx, cmd)
 	n.end(e.now())
 	return err

@@ -93,7 +93,7 @@ func (e *engine) execTx(ctx context.Context, t target, cmds []redis.Cmder, v via
 	for _, c := range inner {
 		_ = pipe.Process(ctx, c)
 	}
-	n.begin(e.now())
+	n.begin(e.now)
 	_, err = pipe.Exec(ctx)
 	n.end(e.now())
 	// MULTI and EXEC were the caller's placeholders; they end as the
